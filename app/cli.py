@@ -1,0 +1,77 @@
+"""The ``retouch`` command line.
+
+Each subcommand lives in its own module, which exposes ``register(subparsers)`` (and, for
+training engines, ``register_train(train_subparsers)``); the parser it adds sets
+``func=callable(args) -> int`` as its default. This file only assembles them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+# Modules that add top-level subcommands, in help order.
+COMMAND_MODULES = (
+    "app.cmd_apply",  # apply
+    "app.batch",  # batch
+    "app.cmd_plan",  # plan
+    "app.presets",  # presets
+    "app.lut_cmd",  # export-lut
+)
+# Modules that add `retouch train <engine>` subcommands.
+TRAIN_MODULES = (
+    "model.compact_train_cli",  # train compact
+    "model.paper.cli",  # train teacher / train distill
+)
+
+
+def _optional_import(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        # Only a missing module of our own is tolerated (work in progress); a missing
+        # dependency inside it is a real error.
+        if exc.name is not None and name.startswith(exc.name):
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="retouch",
+        description="Retouch Studio: language-driven, content-faithful photo retouching.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = _optional_import(name)
+        if module is not None:
+            module.register(sub)
+    train = sub.add_parser("train", help="train a model (compact default model, paper model)")
+    train_sub = train.add_subparsers(dest="engine", metavar="ENGINE")
+    for name in TRAIN_MODULES:
+        module = _optional_import(name)
+        if module is not None:
+            module.register_train(train_sub)
+    train.set_defaults(func=lambda args: (train.print_help(), 2)[1])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("retouch: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

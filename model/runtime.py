@@ -1,0 +1,122 @@
+"""The runtime interface every engine implements: proxy + instruction -> grid + guidance.
+
+A *model folder* holds ``config.json`` with an ``"engine"`` key naming the implementation, plus
+whatever weights that engine needs. ``load_predictor(None)`` loads the shipped default model from
+``resources/``. The GUI, ``retouch apply`` and ``retouch batch`` all go through
+:func:`load_predictor` and :meth:`Predictor.predict`, then ``model.pipeline`` applies the result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .grid import GuidanceParams
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+DEFAULT_MODEL_DIR = RESOURCES / "models" / "default"
+
+
+class ModelError(RuntimeError):
+    """A model folder is missing, incomplete or of an unknown engine."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What an engine returns for one (proxy, instruction).
+
+    grid: ``(12, D, Gh, Gw)`` float32 (see ``model.grid`` for the layout).
+    guidance: the guidance curves/mix the grid was predicted for.
+    plan: the attributes the engine understood (list of dicts), for display; may be empty.
+    """
+
+    grid: np.ndarray
+    guidance: GuidanceParams
+    plan: list = field(default_factory=list)
+    model_id: str = ""
+
+
+class Predictor(Protocol):
+    model_id: str
+
+    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        """proxy: ``(h, w, 3)`` float32 sRGB in ``[0, 1]``, long edge <= 512."""
+        ...
+
+
+class IdentityPlaceholderPredictor:
+    """Placeholder engine: returns the identity grid whatever the instruction.
+
+    Only used when a model folder says ``"engine": "identity-placeholder"``; it exists so the
+    full decode -> proxy -> grid -> apply -> encode path can be exercised without a network.
+    """
+
+    def __init__(self, depth: int = 8, height: int = 16, width: int = 16):
+        self.shape = (depth, height, width)
+        self.model_id = "identity-placeholder"
+
+    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        d, h, w = self.shape
+        grid = np.zeros((12, d, h, w), np.float32)
+        grid[[0, 5, 10]] = 1.0
+        return Prediction(grid, GuidanceParams.luminance(), [], self.model_id)
+
+
+_ENGINES: dict[str, Callable[[Path, dict], Predictor]] = {}
+
+
+def register_engine(name: str):
+    """Decorator: register ``factory(model_dir, config) -> Predictor`` under ``name``."""
+
+    def wrap(factory):
+        _ENGINES[name] = factory
+        return factory
+
+    return wrap
+
+
+@register_engine("identity-placeholder")
+def _identity(model_dir: Path, config: dict) -> Predictor:
+    return IdentityPlaceholderPredictor(*config.get("grid_shape", (8, 16, 16)))
+
+
+def _import_engines() -> None:
+    # Engines live in their own modules and register themselves on import.
+    import importlib
+
+    for name in ("model.compact", "model.params", "model.paper.runtime"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+
+
+def read_config(model_dir: str | Path) -> dict:
+    model_dir = Path(model_dir)
+    cfg_path = model_dir / "config.json"
+    if not model_dir.is_dir():
+        raise ModelError(f"model folder {model_dir} does not exist")
+    if not cfg_path.is_file():
+        raise ModelError(f"model folder {model_dir} has no config.json")
+    try:
+        return json.loads(cfg_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{cfg_path}: unreadable config ({exc})") from exc
+
+
+def load_predictor(model_dir: str | Path | None = None) -> Predictor:
+    """Load the engine described by ``model_dir/config.json`` (default: the shipped model)."""
+    model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    config = read_config(model_dir)
+    engine = config.get("engine")
+    _import_engines()
+    if engine not in _ENGINES:
+        raise ModelError(
+            f"{model_dir}: unknown engine {engine!r} (known: {', '.join(sorted(_ENGINES))})"
+        )
+    return _ENGINES[engine](model_dir, config)
