@@ -1,0 +1,323 @@
+"""Named presets: an instruction (or explicit parameters, or a whole recipe) with a strength.
+
+Presets are JSON files in ``<user config dir>/presets/`` (platformdirs; the environment variable
+``RETOUCH_CONFIG_DIR`` replaces the config dir, which tests use). The command line
+(``retouch presets ...``, ``--preset NAME`` in ``retouch batch`` and ``retouch apply``) and the GUI
+share this one store through :func:`load_preset`, :func:`save_preset`, :func:`list_presets` and
+:func:`delete_preset`.
+
+File format (version 1)::
+
+    {"version": 1, "name": "warm film", "instruction": "warm, soft film look",
+     "params": null, "recipe": null, "strength": 0.7}
+
+Exactly one of ``instruction`` / ``params`` / ``recipe`` is set. ``params`` is the param-mode
+dictionary (``{"exposure": 0.7, "temperature": -10}``); it is handed to the engine as the
+param-mode text ``"exposure +0.7, temperature -10"``. ``recipe`` is a recipe sidecar dictionary
+(layers, strengths, masks; see ``model.recipe``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PRESET_VERSION = 1
+APP_NAME = "retouch-studio"
+# Names become file names: keep them portable (no separators, no leading dot, no control chars).
+_NAME_RE = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f.][^/\\:*?\"<>|\x00-\x1f]{0,99}$")
+
+
+class PresetError(Exception):
+    """A preset is missing, invalid or cannot be stored; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    instruction: str | None = None
+    params: dict | None = None
+    recipe: dict | None = None
+    strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        given = [k for k in ("instruction", "params", "recipe") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PresetError(
+                f"preset {self.name!r}: set exactly one of instruction, params, recipe "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        if self.instruction is not None and not isinstance(self.instruction, str):
+            raise PresetError(f"preset {self.name!r}: instruction must be text")
+        if self.params is not None:
+            if not isinstance(self.params, dict) or not self.params:
+                raise PresetError(f"preset {self.name!r}: params must be a non-empty object")
+            for key, value in self.params.items():
+                if not isinstance(key, str) or not _is_number(value):
+                    raise PresetError(f"preset {self.name!r}: param {key!r} must be a number")
+        if self.recipe is not None and not isinstance(self.recipe, dict):
+            raise PresetError(f"preset {self.name!r}: recipe must be an object")
+        if not _is_number(self.strength):
+            raise PresetError(f"preset {self.name!r}: strength must be a number")
+
+    def instruction_text(self) -> str:
+        """The text handed to the engine: the instruction, or params in param-mode syntax."""
+        if self.instruction is not None:
+            return self.instruction
+        if self.params is not None:
+            return format_params(self.params)
+        raise PresetError(f"preset {self.name!r} holds a recipe, not an instruction")
+
+    def to_dict(self) -> dict:
+        return {
+            "version": PRESET_VERSION,
+            "name": self.name,
+            "instruction": self.instruction,
+            "params": self.params,
+            "recipe": self.recipe,
+            "strength": float(self.strength),
+        }
+
+    @staticmethod
+    def from_dict(data: dict, source: str = "preset") -> "Preset":
+        if not isinstance(data, dict):
+            raise PresetError(f"{source}: not a JSON object")
+        version = data.get("version", PRESET_VERSION)
+        if not isinstance(version, int) or version > PRESET_VERSION:
+            raise PresetError(f"{source}: unsupported preset version {version!r}")
+        try:
+            return Preset(
+                name=data["name"],
+                instruction=data.get("instruction"),
+                params=data.get("params"),
+                recipe=data.get("recipe"),
+                strength=data.get("strength", 1.0),
+            )
+        except KeyError:
+            raise PresetError(f"{source}: no 'name'") from None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def format_params(params: dict) -> str:
+    """``{"exposure": 0.7, "temperature": -10}`` -> ``"exposure +0.7, temperature -10"``."""
+    return ", ".join(f"{key} {value:+g}" for key, value in params.items())
+
+
+def parse_params(text: str) -> dict:
+    """Inverse of :func:`format_params`: ``"exposure +0.7, shadows 30"`` -> dict."""
+    params: dict[str, float] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"([A-Za-z_][\w\- ]*?)\s*[:=]?\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)", part)
+        if not m:
+            raise PresetError(f"cannot read parameter {part!r} (expected e.g. 'exposure +0.7')")
+        params[m.group(1).strip()] = float(m.group(2))
+    if not params:
+        raise PresetError("no parameters given")
+    return params
+
+
+def check_name(name) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or name != name.strip():
+        raise PresetError(
+            f"invalid preset name {name!r}: 1-100 characters, no path separators, no leading dot "
+            "or surrounding spaces"
+        )
+    return name
+
+
+def config_dir() -> Path:
+    override = os.environ.get("RETOUCH_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def presets_dir() -> Path:
+    return config_dir() / "presets"
+
+
+def preset_path(name: str) -> Path:
+    return presets_dir() / f"{check_name(name)}.json"
+
+
+def list_presets() -> list[Preset]:
+    """All readable presets, sorted by name (case-insensitive). Unreadable files are skipped
+    with a warning on stderr so one bad file does not hide the others."""
+    folder = presets_dir()
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in folder.glob("*.json"):
+        try:
+            out.append(_read(path))
+        except PresetError as exc:
+            print(f"retouch: skipping preset file {exc}", file=sys.stderr)
+    return sorted(out, key=lambda p: p.name.casefold())
+
+
+def _read(path: Path) -> Preset:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    except ValueError as exc:
+        raise PresetError(f"{path}: not valid JSON ({exc})") from exc
+    return Preset.from_dict(data, str(path))
+
+
+def load_preset(name: str) -> Preset:
+    """The preset called ``name``; :class:`PresetError` naming the known presets if absent."""
+    path = preset_path(name)
+    if not path.is_file():
+        known = ", ".join(p.name for p in list_presets()) or "none saved"
+        raise PresetError(f"no preset named {name!r} (known: {known})")
+    return _read(path)
+
+
+def save_preset(preset: Preset, overwrite: bool = False) -> Path:
+    """Write atomically; refuses to replace an existing preset unless ``overwrite``."""
+    path = preset_path(preset.name)
+    if path.exists() and not overwrite:
+        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".preset-", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(preset.to_dict(), fh, indent=2, ensure_ascii=False)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise PresetError(f"cannot save preset to {path} ({exc.strerror or exc})") from exc
+    return path
+
+
+def delete_preset(name: str) -> None:
+    path = preset_path(name)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        raise PresetError(f"no preset named {name!r}") from None
+    except OSError as exc:
+        raise PresetError(f"cannot delete {path} ({exc.strerror or exc})") from exc
+
+
+def describe(preset: Preset) -> str:
+    if preset.recipe is not None:
+        layers = preset.recipe.get("layers")
+        what = f"recipe ({len(layers)} layers)" if isinstance(layers, list) else "recipe"
+    else:
+        what = repr(preset.instruction_text())
+    return f"{what} at strength {preset.strength:g}"
+
+
+# --------------------------------------------------------------------------------------------
+# Command line: retouch presets list|show|save|delete
+# --------------------------------------------------------------------------------------------
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "presets",
+        help="list, show, save and delete named presets",
+        description=f"Named presets (stored in {presets_dir()}; override with RETOUCH_CONFIG_DIR).",
+    )
+    sub = parser.add_subparsers(dest="presets_command", metavar="ACTION")
+    p = sub.add_parser("list", help="list saved presets")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = sub.add_parser("show", help="print one preset as JSON")
+    p.add_argument("name")
+    p = sub.add_parser("delete", help="delete a preset")
+    p.add_argument("name")
+    p = sub.add_parser("save", help="save an instruction, parameters or a recipe as a preset")
+    p.add_argument("name")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("-i", "--instruction", help="the instruction text")
+    src.add_argument("--params", help="explicit parameters, e.g. 'exposure +0.7, temperature -10'")
+    src.add_argument("--recipe", type=Path, help="a recipe sidecar JSON file to store")
+    p.add_argument("--strength", type=float, default=1.0, help="edit strength (default 1.0)")
+    p.add_argument("--overwrite", action="store_true", help="replace a preset of the same name")
+    parser.set_defaults(func=run, _presets_parser=parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except PresetError as exc:
+        print(f"retouch presets: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    cmd = getattr(args, "presets_command", None)
+    if cmd == "list":
+        presets = list_presets()
+        if args.json:
+            print(json.dumps([p.to_dict() for p in presets], indent=2, ensure_ascii=False))
+        elif not presets:
+            print(f"no presets saved (folder: {presets_dir()})")
+        else:
+            width = max(len(p.name) for p in presets)
+            for p in presets:
+                print(f"{p.name:<{width}}  {describe(p)}")
+        return 0
+    if cmd == "show":
+        print(json.dumps(load_preset(args.name).to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if cmd == "delete":
+        delete_preset(args.name)
+        print(f"deleted preset {args.name!r}")
+        return 0
+    if cmd == "save":
+        kw: dict = {}
+        if args.instruction is not None:
+            _check_instruction(args.instruction)
+            kw["instruction"] = args.instruction
+        elif args.params is not None:
+            kw["params"] = parse_params(args.params)
+        else:
+            try:
+                kw["recipe"] = json.loads(args.recipe.read_text(encoding="utf-8"))
+            except OSError as exc:
+                raise PresetError(f"{args.recipe}: cannot read ({exc.strerror or exc})") from exc
+            except ValueError as exc:
+                raise PresetError(f"{args.recipe}: not valid JSON ({exc})") from exc
+        preset = Preset(args.name, strength=args.strength, **kw)
+        path = save_preset(preset, overwrite=args.overwrite)
+        print(f"saved preset {preset.name!r}: {describe(preset)} -> {path}")
+        return 0
+    args._presets_parser.print_help()
+    return 2
+
+
+def _check_instruction(text: str) -> None:
+    """Refuse content edits before storing them (when the instruction checker is available)."""
+    try:
+        from model.instructions import ContentEditError, check_instruction
+    except ModuleNotFoundError as exc:  # the instructions package has not landed yet
+        if exc.name not in ("model.instructions",):
+            raise
+        return
+    try:
+        check_instruction(text)
+    except ContentEditError as exc:
+        raise PresetError(str(exc)) from exc
