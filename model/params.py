@@ -1,0 +1,664 @@
+"""Param mode: a parametric photo-finishing renderer written in bilateral space.
+
+Three views of the same edit:
+
+* :func:`render_pixels` -- the ground truth, applied pixel by pixel to an sRGB image.
+* :func:`params_to_grid` -- the same edit as a bilateral grid ``(12, D, Gh, Gw)`` of 3x4 affine
+  colour transforms for the default luminance guidance (see ``model.grid``); no network.
+* :func:`params_grid_torch` -- a differentiable batched version over normalised parameter vectors,
+  used to make training targets and to let a network predict parameters.
+
+Why the grid can reproduce the renderer
+---------------------------------------
+The renderer is built from operations that, for a fixed input luma ``Y`` (the guidance), are affine
+in the input colour: tone operations map luma through a curve ``T(Y)`` and scale the chroma
+``x - Y`` by a function of ``Y``; white balance, saturation, black & white and split toning are
+luma-preserving affine maps. A chain of such operations is ``M(Y) x + c(Y)``, which a grid with a
+luminance guide represents up to interpolation along the guidance axis, and vignetting is a smooth
+spatial gain carried by the grid's spatial cells. Working values stay unclipped through the chain;
+the final clip to ``[0, 1]`` happens in both paths.
+
+What is *not* affine for a fixed luma: vibrance (depends on saturation), the per-hue HSL sliders
+(depend on hue) and hue-dependent luminance changes. For those the grid is a **least-squares fit**:
+each depth node's 3x4 matrix minimises the squared error over a colour sample, weighted by the
+trilinear (hat) weights the slice will use. Without a photo the sample is a fixed set of probe
+colours spanning the gamut (:func:`params_grid_torch`); with a ``proxy`` the sample is the photo's
+own pixels plus a light probe prior (:func:`params_to_grid`), so the fit spends its freedom on the
+colours the photo actually has. ``tests/test_params.py`` measures the CIEDE2000 error of both.
+
+Parameter vector
+----------------
+:func:`params_to_vector` maps a parameter dict to a float32 vector of length ``len(PARAMS)`` in the
+order of :data:`PARAMS`. Each entry is piecewise linear: ``0`` is the default (no change), ``+1`` the
+upper limit, ``-1`` the lower limit; parameters whose default is their lower limit (amounts, hues,
+black & white, fade) live in ``[0, 1]``. Hues are degrees in ``[0, 360]`` mapped to ``[0, 1]`` (the
+wrap-around is not continuous; hues only matter when their amount is non-zero).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from .grid import LUMA_709, GuidanceParams
+from .runtime import Prediction, register_engine
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    lo: float
+    hi: float
+    default: float
+    help: str
+
+
+HUES = ("reds", "oranges", "yellows", "greens", "aquas", "blues", "purples", "magentas")
+# Hue-band centres in degrees on the opponent hue circle (red 0, yellow 60, green 120, cyan 180,
+# blue 240, magenta 300), roughly where Lightroom's HSL panel puts them.
+HUE_CENTRES = (0.0, 30.0, 60.0, 120.0, 180.0, 240.0, 270.0, 315.0)
+
+PARAMS: list[ParamSpec] = [
+    ParamSpec("exposure", -3.0, 3.0, 0.0, "exposure in EV (stops), applied to gamma-2.2 linear light with a soft highlight shoulder"),
+    ParamSpec("contrast", -100.0, 100.0, 0.0, "mid-tone contrast (S-curve about middle grey)"),
+    ParamSpec("highlights", -100.0, 100.0, 0.0, "brighten (+) or recover (-) the upper tones"),
+    ParamSpec("shadows", -100.0, 100.0, 0.0, "lift (+) or deepen (-) the lower tones"),
+    ParamSpec("whites", -100.0, 100.0, 0.0, "move the white end of the tone curve"),
+    ParamSpec("blacks", -100.0, 100.0, 0.0, "move the black end of the tone curve (+ lifts, - crushes)"),
+    ParamSpec("temperature", -100.0, 100.0, 0.0, "white balance: + warmer (amber), - cooler (blue)"),
+    ParamSpec("tint", -100.0, 100.0, 0.0, "white balance: + magenta, - green"),
+    ParamSpec("saturation", -100.0, 100.0, 0.0, "saturation of all colours; -100 is greyscale"),
+    ParamSpec("vibrance", -100.0, 100.0, 0.0, "saturation that favours muted colours"),
+]
+for _hue in HUES:
+    PARAMS += [
+        ParamSpec(f"{_hue}_hue", -100.0, 100.0, 0.0, f"shift the hue of {_hue} (+-100 = +-30 degrees)"),
+        ParamSpec(f"{_hue}_sat", -100.0, 100.0, 0.0, f"saturation of {_hue}"),
+        ParamSpec(f"{_hue}_lum", -100.0, 100.0, 0.0, f"luminance of {_hue}"),
+    ]
+PARAMS += [
+    ParamSpec("s_curve", -100.0, 100.0, 0.0, "tone-curve S shape with fixed end points (+ punchy, - flat)"),
+    ParamSpec("fade", 0.0, 100.0, 0.0, "matte / faded look: lifts the black point, lowers the white point"),
+    ParamSpec("split_shadow_hue", 0.0, 360.0, 0.0, "split toning: hue (degrees) tinting the shadows"),
+    ParamSpec("split_shadow_amount", 0.0, 100.0, 0.0, "split toning: strength of the shadow tint"),
+    ParamSpec("split_highlight_hue", 0.0, 360.0, 0.0, "split toning: hue (degrees) tinting the highlights"),
+    ParamSpec("split_highlight_amount", 0.0, 100.0, 0.0, "split toning: strength of the highlight tint"),
+    ParamSpec("bw", 0.0, 100.0, 0.0, "black & white conversion amount (100 = monochrome)"),
+    ParamSpec("vignette", -100.0, 100.0, 0.0, "darken (-) or lighten (+) the corners"),
+]
+del _hue
+
+PARAM_NAMES = [p.name for p in PARAMS]
+SPECS = {p.name: p for p in PARAMS}
+NUM_PARAMS = len(PARAMS)
+_INDEX = {n: i for i, n in enumerate(PARAM_NAMES)}
+
+# Extra spellings accepted by parse_params (normalised: lower case, '_' for spaces and dashes).
+_ALIASES = {
+    "ev": "exposure", "exp": "exposure", "brightness": "exposure",
+    "temp": "temperature", "white_balance": "temperature", "wb": "temperature",
+    "sat": "saturation", "vib": "vibrance", "vig": "vignette",
+    "black_and_white": "bw", "b&w": "bw", "b_w": "bw", "monochrome": "bw", "grayscale": "bw",
+    "greyscale": "bw", "matte": "fade", "scurve": "s_curve", "curve": "s_curve",
+    "highlight": "highlights", "shadow": "shadows", "white": "whites", "black": "blacks",
+}
+for _hue in HUES:
+    for _stem in {_hue, _hue[:-1]}:
+        for _short, _full in (("hue", "hue"), ("sat", "sat"), ("saturation", "sat"),
+                              ("lum", "lum"), ("luminance", "lum")):
+            _ALIASES[f"{_stem}_{_short}"] = f"{_hue}_{_full}"
+del _hue, _stem, _short, _full
+
+
+def resolve_name(name: str) -> str:
+    """Canonical parameter name for ``name`` (aliases, case, spaces); ValueError if unknown."""
+    key = re.sub(r"[\s\-]+", "_", name.strip().lower())
+    if key in SPECS:
+        return key
+    if key in _ALIASES:
+        return _ALIASES[key]
+    close = difflib.get_close_matches(key, PARAM_NAMES + list(_ALIASES), n=3, cutoff=0.6)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    raise ValueError(f"unknown parameter {name.strip()!r}{hint}; known: {', '.join(PARAM_NAMES)}")
+
+
+def check_params(params: dict) -> dict:
+    """Canonicalise names and check ranges; returns a new dict of floats."""
+    out: dict[str, float] = {}
+    for name, value in params.items():
+        key = resolve_name(name)
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {key}: value {value!r} is not a number") from None
+        if not math.isfinite(v):
+            raise ValueError(f"parameter {key}: value {value!r} is not finite")
+        spec = SPECS[key]
+        if not spec.lo <= v <= spec.hi:
+            raise ValueError(f"parameter {key}={v:g} is out of range [{spec.lo:g}, {spec.hi:g}]")
+        out[key] = v
+    return out
+
+
+_ITEM = re.compile(
+    r"^\s*(?P<name>[a-z&][a-z&_\s\-]*?)\s*[:=]?\s*(?P<value>[+\-]?(?:\d+\.?\d*|\.\d+))\s*(?:ev|%|°|deg)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_params(text: str) -> dict:
+    """Parse ``"exposure +0.7, temperature -10, shadows +30"`` into ``{name: value}``.
+
+    Items are separated by commas, semicolons or new lines; ``name value``, ``name=value`` and
+    ``name: value`` all work. Raises ValueError naming the bad item, unknown names (with
+    suggestions) and out-of-range values.
+    """
+    if not isinstance(text, str):
+        raise TypeError("parse_params() takes a string")
+    items = [s for s in re.split(r"[,;\n]", text) if s.strip()]
+    if not items:
+        raise ValueError("no parameters given")
+    raw: dict[str, float] = {}
+    for item in items:
+        m = _ITEM.match(item)
+        if not m:
+            raise ValueError(f"cannot read parameter item {item.strip()!r}: expected 'name value'")
+        key = resolve_name(m.group("name"))
+        if key in raw:
+            raise ValueError(f"parameter {key} given twice")
+        raw[key] = float(m.group("value"))
+    return check_params(raw)
+
+
+def looks_like_params(text: str) -> bool:
+    """True when every item of ``text`` is ``<known parameter> <number>`` (param mode)."""
+    items = [s for s in re.split(r"[,;\n]", text or "") if s.strip()]
+    if not items:
+        return False
+    for item in items:
+        m = _ITEM.match(item)
+        if not m:
+            return False
+        try:
+            resolve_name(m.group("name"))
+        except ValueError:
+            return False
+    return True
+
+
+def format_params(params: dict) -> str:
+    """Inverse of :func:`parse_params` for the non-default entries, in :data:`PARAMS` order."""
+    parts = []
+    for spec in PARAMS:
+        v = params.get(spec.name, spec.default)
+        if abs(v - spec.default) > 1e-9:
+            parts.append(f"{spec.name} {v:+.3g}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Normalised vectors
+# --------------------------------------------------------------------------------------------
+
+_LO = np.array([p.lo for p in PARAMS], np.float64)
+_HI = np.array([p.hi for p in PARAMS], np.float64)
+_DEF = np.array([p.default for p in PARAMS], np.float64)
+_UP = _HI - _DEF  # > 0 for every parameter
+_DOWN = np.where(_DEF - _LO > 0, _DEF - _LO, 1.0)
+VECTOR_LO = np.where(_DEF > _LO, -1.0, 0.0).astype(np.float32)  # per-entry lower bound of vectors
+
+
+def params_to_vector(params: dict) -> np.ndarray:
+    """Parameter dict -> normalised ``(P,)`` float32 vector (0 = default, see module docstring)."""
+    p = check_params(params)
+    vec = np.zeros(NUM_PARAMS, np.float64)
+    for k, v in p.items():
+        i = _INDEX[k]
+        d = v - _DEF[i]
+        vec[i] = d / _UP[i] if d >= 0 else d / _DOWN[i]
+    return vec.astype(np.float32)
+
+
+def vector_to_params(vec, *, drop_defaults: bool = True) -> dict:
+    """Normalised vector ``(P,)`` -> parameter dict (entries clipped to their valid range)."""
+    vec = np.asarray(vec, np.float64).reshape(-1)
+    if vec.shape[0] != NUM_PARAMS:
+        raise ValueError(f"parameter vector must have {NUM_PARAMS} entries, got {vec.shape[0]}")
+    vec = np.clip(vec, VECTOR_LO, 1.0)
+    values = np.where(vec >= 0, _DEF + vec * _UP, _DEF + vec * _DOWN)
+    out = {}
+    for spec, v in zip(PARAMS, values):
+        if drop_defaults and abs(v - spec.default) < 1e-6:
+            continue
+        out[spec.name] = float(v)
+    return out
+
+
+def _denormalise_torch(vec: torch.Tensor) -> torch.Tensor:
+    """(B, P) normalised -> (B, P) parameter values (differentiable)."""
+    up = torch.as_tensor(_UP, dtype=vec.dtype, device=vec.device)
+    down = torch.as_tensor(_DOWN, dtype=vec.dtype, device=vec.device)
+    dflt = torch.as_tensor(_DEF, dtype=vec.dtype, device=vec.device)
+    lo = torch.as_tensor(VECTOR_LO, dtype=vec.dtype, device=vec.device)
+    v = torch.maximum(torch.minimum(vec, torch.ones_like(vec)), lo.expand_as(vec))
+    return dflt + torch.where(v >= 0, v * up, v * down)
+
+
+# --------------------------------------------------------------------------------------------
+# The renderer (torch, batched, differentiable)
+# --------------------------------------------------------------------------------------------
+
+_EPS_CHROMA = 0.1
+
+
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    w = torch.tensor(LUMA_709, dtype=x.dtype, device=x.device)
+    return (x * w).sum(-1, keepdim=True)
+
+
+def _tone(x: torch.Tensor, T: torch.Tensor, sigma: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """New luma ``T`` and chroma scale ``sigma`` (all ``(B, N, 1)``) -> ``T + sigma (x - Y)``."""
+    return T + sigma * (x - Y)
+
+
+def _ratio(T: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    return ((T + _EPS_CHROMA) / (Y + _EPS_CHROMA)).clamp(0.0, 3.0)
+
+
+def _shoulder(y: torch.Tensor, knee: float = 0.75) -> torch.Tensor:
+    """Identity below ``knee``, then a tanh roll-off towards 1 (C1 at the knee)."""
+    over = (y - knee).clamp_min(0.0)
+    return torch.where(y > knee, knee + (1 - knee) * torch.tanh(over / (1 - knee)), y)
+
+
+def _opponent_basis(dtype, device):
+    """Basis ``E (3, 2)`` of the zero-luma plane and ``P (2, 2)`` mapping its coords to (a, b).
+
+    Opponent coordinates ``a = R - (G + B) / 2``, ``b = sqrt(3)/2 (G - B)`` give the hue angle
+    ``atan2(b, a)`` (red 0, yellow 60, green 120, cyan 180, blue 240, magenta 300 degrees).
+    """
+    w = torch.tensor(LUMA_709, dtype=torch.float64)
+    # Project two independent vectors onto the plane w . v = 0 (along (1, 1, 1)).
+    v1 = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    v2 = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
+    e1 = v1 - (w @ v1) * torch.ones(3, dtype=torch.float64)
+    e2 = v2 - (w @ v2) * torch.ones(3, dtype=torch.float64)
+    E = torch.stack([e1, e2], 1)  # (3, 2)
+    ab = torch.tensor([[1.0, -0.5, -0.5], [0.0, math.sqrt(3) / 2, -math.sqrt(3) / 2]], dtype=torch.float64)
+    P = ab @ E  # (2, 2): plane coords -> (a, b)
+    return E.to(dtype=dtype, device=device), P.to(dtype=dtype, device=device)
+
+
+def _hue_weights(h: torch.Tensor) -> torch.Tensor:
+    """Hue angle in degrees ``(...)`` -> partition-of-unity tent weights over the 8 bands ``(..., 8)``."""
+    centres = list(HUE_CENTRES) + [HUE_CENTRES[0] + 360.0]
+    h = h % 360.0
+    ws = []
+    for i in range(len(HUE_CENTRES)):
+        c = HUE_CENTRES[i]
+        left = centres[i - 1] if i > 0 else HUE_CENTRES[-1] - 360.0
+        right = centres[i + 1]
+        # Distance measured on the circle, unwrapped around this centre.
+        d = (h - c + 180.0) % 360.0 - 180.0
+        up = (1 + d / (c - left)).clamp(0, 1)
+        down = (1 - d / (right - c)).clamp(0, 1)
+        ws.append(torch.where(d < 0, up, down))
+    return torch.stack(ws, -1)
+
+
+def _param(values: torch.Tensor, name: str) -> torch.Tensor:
+    """(B, P) values -> (B, 1, 1) column of one parameter."""
+    return values[:, _INDEX[name]].view(-1, 1, 1)
+
+
+def render_torch(
+    x: torch.Tensor,
+    values: torch.Tensor,
+    positions: torch.Tensor | None = None,
+    *,
+    clip: bool = True,
+) -> torch.Tensor:
+    """Apply parameter ``values`` (B, P) (real units, not normalised) to colours x (B, N, 3).
+
+    ``positions`` (B or 1, N, 2) are normalised ``(u, v)`` image coordinates in ``[0, 1]`` for the
+    vignette; without them the vignette is skipped. Differentiable in ``values`` and ``x``.
+    """
+    if x.dim() != 3 or x.shape[-1] != 3:
+        raise ValueError(f"x must be (B, N, 3), got {tuple(x.shape)}")
+    if values.dim() != 2 or values.shape[1] != NUM_PARAMS:
+        raise ValueError(f"values must be (B, {NUM_PARAMS}), got {tuple(values.shape)}")
+    P = lambda n: _param(values, n)  # noqa: E731
+    dtype, device = x.dtype, x.device
+    w = torch.tensor(LUMA_709, dtype=dtype, device=device)
+
+    # 1. White balance: per-channel gains, then a grey shift that restores the luma exactly.
+    t = P("temperature") / 100
+    g = P("tint") / 100
+    gains = torch.cat([1 + 0.25 * t, 1 - 0.2 * g, 1 - 0.25 * t], -1)  # (B, 1, 3)
+    xw = x * gains
+    x = xw + (_luma(x) - _luma(xw))
+
+    # 2. Exposure: gain 2^(EV/2.2) on encoded values (= 2^EV in gamma-2.2 light), soft shoulder.
+    Y = _luma(x)
+    gain = torch.pow(2.0, P("exposure") / 2.2)
+    gy = gain * Y
+    T = torch.where(gain > 1, _shoulder(gy), gy)
+    sigma = torch.where(Y > 1e-4, T / Y.clamp_min(1e-4), gain.expand_as(Y))
+    x = _tone(x, T, sigma, Y)
+
+    # 3. Tone: contrast, highlights, shadows, whites, blacks, S-curve (luma curves, chroma ~ ratio).
+    def curve(x, delta_fn):
+        Y = _luma(x)
+        T = Y + delta_fn(Y)
+        return _tone(x, T, _ratio(T, Y), Y)
+
+    k = P("contrast") / 100
+    x = curve(x, lambda Y: k * (Y.clamp(0, 1) ** 2 * (3 - 2 * Y.clamp(0, 1)) - Y.clamp(0, 1)))
+    s = P("s_curve") / 100
+    x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * torch.cos(math.pi * Y.clamp(0, 1)) - Y.clamp(0, 1)))
+    h = P("highlights") / 100
+    x = curve(x, lambda Y: h * 0.12 * 6.75 * Y.clamp(0, 1) ** 2 * (1 - Y.clamp(0, 1)))
+    sh = P("shadows") / 100
+    x = curve(x, lambda Y: sh * 0.12 * 6.75 * Y.clamp(0, 1) * (1 - Y.clamp(0, 1)) ** 2)
+    wh = P("whites") / 100
+    x = curve(x, lambda Y: wh * 0.15 * Y.clamp(0, 1) ** 3)
+    bl = P("blacks") / 100
+    x = curve(x, lambda Y: bl * 0.12 * (1 - Y.clamp(0, 1)) ** 3)
+
+    # 4. Fade / matte: linear remap of the luma range, chroma scaled by the slope.
+    f = P("fade") / 100
+    lo, hi = 0.18 * f, 0.06 * f
+    Y = _luma(x)
+    x = _tone(x, lo + (1 - lo - hi) * Y, (1 - lo - hi).expand_as(Y), Y)
+
+    # 5. Saturation and vibrance (luma preserving chroma scaling).
+    E, Pm = _opponent_basis(dtype, device)
+    Y = _luma(x)
+    chroma = x - Y
+    ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T  # (B, N, 2)
+    c = torch.sqrt((ab * ab).sum(-1, keepdim=True) + 1e-12)
+    sat = 1 + P("saturation") / 100
+    vib = P("vibrance") / 100
+    muted = (1 - (c / 0.6).clamp(0, 1)) ** 2
+    chroma = chroma * sat * (1 + vib * 0.8 * muted)
+
+    # 6. Per-hue HSL: rotate / scale the chroma and shift the luma of each hue band.
+    hue_vals = torch.stack([P(f"{n}_hue") for n in HUES], -1) / 100  # (B, 1, 1, 8)
+    sat_vals = torch.stack([P(f"{n}_sat") for n in HUES], -1) / 100
+    lum_vals = torch.stack([P(f"{n}_lum") for n in HUES], -1) / 100
+    hue = torch.rad2deg(torch.atan2(ab[..., 1], ab[..., 0] + 1e-12))  # (B, N)
+    wts = _hue_weights(hue)  # (B, N, 8)
+    presence = c / (c + 0.04)  # hue is meaningless for near-greys
+    dh = (wts * hue_vals.squeeze(1)).sum(-1, keepdim=True) * math.radians(30) * presence
+    ds = 1 + (wts * sat_vals.squeeze(1)).sum(-1, keepdim=True) * presence
+    dl = (wts * lum_vals.squeeze(1)).sum(-1, keepdim=True) * 0.3 * c.clamp(0, 0.5) * presence
+    ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T
+    cos, sin = torch.cos(dh), torch.sin(dh)
+    ab2 = torch.cat([cos * ab[..., :1] - sin * ab[..., 1:], sin * ab[..., :1] + cos * ab[..., 1:]], -1) * ds
+    chroma = (ab2 @ torch.linalg.inv(Pm).T) @ E.T
+    Y = Y + dl
+    x = Y + chroma
+
+    # 7. Black & white: fade the chroma out (luma weights).
+    x = Y + (1 - P("bw") / 100) * (x - Y)
+
+    # 8. Split toning: add a zero-luma tint weighted towards the shadows / highlights.
+    Yc = Y.clamp(0, 1)
+    for which, weight in (("shadow", (1 - Yc) ** 2), ("highlight", Yc**2)):
+        ang = torch.deg2rad(P(f"split_{which}_hue"))
+        amt = P(f"split_{which}_amount") / 100
+        tint_ab = torch.cat([torch.cos(ang), torch.sin(ang)], -1)  # (B, 1, 2)
+        tint = (tint_ab @ torch.linalg.inv(Pm).T) @ E.T  # (B, 1, 3)
+        x = x + amt * 0.15 * weight * tint
+
+    # 9. Vignette: smooth radial gain (corners at r = 1).
+    if positions is not None:
+        x = x * vignette_gain_torch(positions.to(dtype), P("vignette") / 100)
+    return x.clamp(0.0, 1.0) if clip else x
+
+
+def _plane_coords(dtype, device) -> torch.Tensor:
+    """(3, 2) matrix taking a zero-luma RGB vector to its coordinates in the basis E."""
+    E, _ = _opponent_basis(torch.float64, "cpu")
+    pinv = torch.linalg.pinv(E)  # (2, 3)
+    return pinv.T.to(dtype=dtype, device=device)
+
+
+def vignette_profile(positions: torch.Tensor) -> torch.Tensor:
+    """Radial fall-off shape in ``[0, 1]`` at normalised positions ``(..., 2)`` -> ``(..., 1)``."""
+    d = (positions - 0.5) * 2.0
+    r = torch.sqrt((d * d).sum(-1, keepdim=True) / 2.0 + 1e-12)
+    t = ((r - 0.35) / 0.65).clamp(0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def vignette_gain_torch(positions: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Gain ``1 + 0.6 * amount * profile``; amount in ``[-1, 1]`` broadcast over positions."""
+    return 1 + 0.6 * amount * vignette_profile(positions)
+
+
+# --------------------------------------------------------------------------------------------
+# Direct per-pixel renderer (ground truth)
+# --------------------------------------------------------------------------------------------
+
+
+def _full_values(params: dict) -> np.ndarray:
+    p = check_params(params)
+    vals = _DEF.copy()
+    for k, v in p.items():
+        vals[_INDEX[k]] = v
+    return vals
+
+
+def pixel_positions(h: int, w: int) -> np.ndarray:
+    """Normalised pixel-centre coordinates ``(h * w, 2)`` as (u, v), row-major."""
+    v, u = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
+    return np.stack([u.ravel(), v.ravel()], -1)
+
+
+def render_pixels(rgb: np.ndarray, params: dict) -> np.ndarray:
+    """Apply ``params`` pixel by pixel: rgb ``(H, W, 3)`` float in ``[0, 1]`` -> ``(H, W, 3)`` float32.
+
+    This is the ground truth the grids are measured against.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
+    h, w, _ = rgb.shape
+    vals = torch.as_tensor(_full_values(params), dtype=torch.float32)[None]
+    x = torch.as_tensor(np.asarray(rgb, np.float32).reshape(1, -1, 3))
+    pos = torch.as_tensor(pixel_positions(h, w), dtype=torch.float32)[None]
+    with torch.no_grad():
+        out = render_torch(x, vals, pos)
+    return out.view(h, w, 3).numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Fitting grids
+# --------------------------------------------------------------------------------------------
+
+
+def probe_colours() -> tuple[np.ndarray, np.ndarray]:
+    """Fixed in-gamut colour sample spanning all lumas, hues and chromas -> (colours (N, 3), weights (N,)).
+
+    Greys and muted colours weigh more, as they dominate real photos.
+    """
+    return _probe_colours()
+
+
+@lru_cache(maxsize=1)
+def _probe_colours():
+    E, Pm = _opponent_basis(torch.float64, "cpu")
+    to_rgb = (torch.linalg.inv(Pm).T @ E.T).numpy()  # (2, 3): (a, b) -> zero-luma rgb
+    cols, wts = [], []
+    for Y in np.linspace(0.0, 1.0, 97):
+        cols.append([Y, Y, Y])
+        wts.append(6.0)
+        for c, wc in ((0.04, 3.0), (0.1, 2.0), (0.2, 1.0), (0.35, 0.5), (0.5, 0.25)):
+            for ang in np.deg2rad(np.arange(0, 360, 15)):
+                rgb = Y + c * np.array([math.cos(ang), math.sin(ang)]) @ to_rgb
+                if rgb.min() >= 0 and rgb.max() <= 1:
+                    cols.append(rgb)
+                    wts.append(wc / 24 * 6)
+    return np.asarray(cols, np.float64), np.asarray(wts, np.float64)
+
+
+def _hat_features(x: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices and weights of the two depth nodes each colour's luma slices into."""
+    z = np.clip(x @ np.asarray(LUMA_709), 0.0, 1.0) * (depth - 1)
+    i0 = np.clip(np.floor(z), 0, depth - 2).astype(np.int64)
+    t = z - i0
+    return i0, 1.0 - t, t
+
+
+def _normal_equations(x: np.ndarray, weights: np.ndarray, depth: int):
+    """Design matrix pieces: returns F (N, 4D) sparse-as-dense rows of hat-weighted [x, 1]."""
+    n = x.shape[0]
+    i0, w0, w1 = _hat_features(x, depth)
+    phi = np.concatenate([x, np.ones((n, 1))], 1)  # (N, 4)
+    F = np.zeros((n, depth, 4))
+    F[np.arange(n), i0] = w0[:, None] * phi
+    F[np.arange(n), i0 + 1] += w1[:, None] * phi
+    return F.reshape(n, 4 * depth)
+
+
+_RIDGE = 1e-4
+
+
+def _identity_stack(depth: int) -> np.ndarray:
+    """Identity affine as the (4D, 3) unknown layout."""
+    ident = np.zeros((depth, 4, 3))
+    ident[:, 0, 0] = ident[:, 1, 1] = ident[:, 2, 2] = 1.0
+    return ident.reshape(4 * depth, 3)
+
+
+def _solve(F: np.ndarray, weights: np.ndarray, Y: np.ndarray, depth: int, ridge: float) -> np.ndarray:
+    """Weighted ridge least squares (towards identity) -> (D, 3, 4) affine matrices."""
+    Fw = F * weights[:, None]
+    G = F.T @ Fw + ridge * np.eye(F.shape[1])
+    R = Fw.T @ Y + ridge * _identity_stack(depth)
+    A = np.linalg.solve(G, R)  # (4D, 3)
+    return A.reshape(depth, 4, 3).transpose(0, 2, 1)
+
+
+@lru_cache(maxsize=16)
+def _probe_solver(depth: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Precomputed linear map from probe outputs to grid nodes: A = S @ Y + S0 (float64)."""
+    x, w = _probe_colours()
+    F = _normal_equations(x, w, depth)
+    Fw = F * w[:, None]
+    G = F.T @ Fw + _RIDGE * np.eye(F.shape[1])
+    Ginv = np.linalg.inv(G)
+    S = Ginv @ Fw.T  # (4D, N)
+    S0 = Ginv @ (_RIDGE * _identity_stack(depth))  # (4D, 3)
+    return torch.from_numpy(x), torch.from_numpy(S), torch.from_numpy(S0)
+
+
+@lru_cache(maxsize=16)
+def _vignette_cells(gh: int, gw: int) -> np.ndarray:
+    """Least-squares cell values ``(Gh, Gw)`` whose bilinear slice best matches the vignette profile."""
+    sh, sw = max(4 * gh, 64), max(4 * gw, 64)
+    pos = torch.as_tensor(pixel_positions(sh, sw))
+    target = vignette_profile(pos).numpy().reshape(sh, sw)
+    # Bilinear (cell-centred, clamped) interpolation weights along each axis.
+    def axis_weights(n_px, n_cells):
+        c = np.clip((np.arange(n_px) + 0.5) * n_cells / n_px - 0.5, 0, n_cells - 1)
+        i0 = np.clip(np.floor(c), 0, max(n_cells - 2, 0)).astype(int)
+        t = c - i0
+        W = np.zeros((n_px, n_cells))
+        W[np.arange(n_px), i0] += 1 - t
+        W[np.arange(n_px), np.minimum(i0 + 1, n_cells - 1)] += t
+        return W
+    Wy, Wx = axis_weights(sh, gh), axis_weights(sw, gw)
+    # target ~ Wy @ C @ Wx.T  -> separable least squares.
+    C = np.linalg.pinv(Wy) @ target @ np.linalg.pinv(Wx).T
+    return C
+
+
+def _check_shape(grid_shape) -> tuple[int, int, int]:
+    try:
+        d, gh, gw = (int(v) for v in grid_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid_shape must be (D, Gh, Gw), got {grid_shape!r}") from None
+    if d < 2 or gh < 1 or gw < 1:
+        raise ValueError(f"grid_shape must have D >= 2 and Gh, Gw >= 1, got {grid_shape!r}")
+    return d, gh, gw
+
+
+def _to_grid(A: np.ndarray, vignette: float, gh: int, gw: int) -> np.ndarray:
+    """(D, 3, 4) node matrices + vignette amount -> grid (12, D, Gh, Gw) float32."""
+    d = A.shape[0]
+    grid = np.broadcast_to(A.reshape(d, 12).T[:, :, None, None], (12, d, gh, gw)).astype(np.float64)
+    if vignette != 0.0:
+        gain = 1 + 0.6 * vignette * _vignette_cells(gh, gw)
+        grid = grid * gain[None, None]
+    return np.ascontiguousarray(grid, dtype=np.float32)
+
+
+def params_to_grid(
+    params: dict,
+    grid_shape=(8, 16, 16),
+    proxy: np.ndarray | None = None,
+    *,
+    proxy_samples: int = 20000,
+) -> np.ndarray:
+    """Parameter dict -> bilateral grid ``(12, D, Gh, Gw)`` float32 for the luminance guidance.
+
+    Without ``proxy`` the depth nodes are the least-squares fit over the fixed probe colours (the
+    same grid :func:`params_grid_torch` gives). With ``proxy`` ``(h, w, 3)`` float in ``[0, 1]``
+    the fit uses the photo's own colours (a random subsample of ``proxy_samples`` pixels) plus the
+    probe colours at low weight, so colours the photo lacks still get sensible transforms.
+    """
+    d, gh, gw = _check_shape(grid_shape)
+    vals = _full_values(params)
+    vig = vals[_INDEX["vignette"]] / 100
+    if proxy is None:
+        x, S, S0 = _probe_solver(d)
+        with torch.no_grad():
+            Y = render_torch(x[None], torch.as_tensor(vals)[None], clip=False)[0]
+        A = (S @ Y + S0).numpy().reshape(d, 4, 3).transpose(0, 2, 1)
+        return _to_grid(A, vig, gh, gw)
+    proxy = np.asarray(proxy, np.float64)
+    if proxy.ndim != 3 or proxy.shape[2] != 3:
+        raise ValueError(f"proxy must be (h, w, 3), got {proxy.shape}")
+    px = proxy.reshape(-1, 3)
+    if px.shape[0] > proxy_samples:
+        rng = np.random.default_rng(0)
+        px = px[rng.choice(px.shape[0], proxy_samples, replace=False)]
+    pc, pw = _probe_colours()
+    x = np.concatenate([px, pc])
+    w = np.concatenate([np.full(px.shape[0], 1.0 / px.shape[0]), pw / pw.sum() * 0.05])
+    with torch.no_grad():
+        Y = render_torch(torch.as_tensor(x)[None], torch.as_tensor(vals)[None], clip=False)[0].numpy()
+    F = _normal_equations(x, w, d)
+    A = _solve(F, w, Y, d, ridge=1e-7)
+    return _to_grid(A, vig, gh, gw)
+
+
+def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor:
+    """Differentiable: normalised vectors ``(B, P)`` -> grids ``(B, 12, D, Gh, Gw)``.
+
+    Each depth node is the probe-colour least-squares fit (a fixed linear map of the rendered
+    probes), so gradients flow from the grid back to the parameter vector.
+    """
+    if vec.dim() != 2 or vec.shape[1] != NUM_PARAMS:
+        raise ValueError(f"vec must be (B, {NUM_PARAMS}), got {tuple(vec.shape)}")
+    d, gh, gw = _check_shape(grid_shape)
+    x, S, S0 = _probe_solver(d)
+    dtype, device = vec.dtype, vec.device
+    b = vec.shape[0]
+    values = _denormalise_torch(vec)
+    Y = render_torch(x.to(dtype=dtype, device=device)[None].expand(b, -1, -1), values, clip=False)
+    A = S.to(dtype=dtype, device=device) @ Y + S0.to(dtype=dtype, device=device)  # (B, 4D, 3)
+    A = A.view(b, d, 4, 3).transpose(2, 3).reshape(b, d, 12).transpose(1, 2)  # (B, 12, D)
+    grid = A[:, :, :, None, None].expand(b, 12, d, gh, gw)
+    cells = torch.as_tensor(_vignette_cells(gh, gw), dtype=dtype, device=device)
+    gain = 1 + 0.6 * (values[:, _INDEX["vignette"]] / 100).view(b, 1, 1, 1, 1) * cells
+    return grid * gain
+
