@@ -1,0 +1,189 @@
+"""``retouch apply``: edit one photo from the command line (same path as the GUI's export)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FORMATS = ("jpeg", "png", "tiff", "tiff16", "webp")
+_EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "apply",
+        help="retouch one photo from an instruction",
+        description="Retouch one photo: decode, predict a bilateral grid from a 512 px proxy and "
+        "the instruction, apply it at full resolution, encode.",
+    )
+    p.add_argument("input", type=Path, help="photo to edit (never modified)")
+    p.add_argument("-i", "--instruction", default=None, help='what to do, e.g. "warmer, lift the shadows"; empty = auto')
+    p.add_argument("-o", "--output", type=Path, required=True, help="output file")
+    p.add_argument("--strength", type=float, default=None, help="edit strength (0 = none, 1 = as predicted, 2 = double)")
+    p.add_argument("--mask", type=Path, help="grayscale image: white = full edit, black = none (resized to the photo)")
+    p.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    p.add_argument("--preset", help="use a saved preset's instruction and strength")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from the output extension)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF to the output")
+    p.add_argument("--timings", type=Path, help="write per-stage milliseconds to this JSON file")
+    p.set_defaults(func=run)
+
+
+def output_format(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    try:
+        return _EXT_FORMAT[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(
+            f"{path}: cannot tell the format from the extension {path.suffix!r}; use --format"
+        ) from None
+
+
+def output_bit_depth(fmt: str, source_depth: int) -> int:
+    """16-bit out for tiff16, and for TIFF/PNG when the source is 16-bit; 8 otherwise."""
+    if fmt == "tiff16":
+        return 16
+    if fmt in ("tiff", "png") and source_depth == 16:
+        return 16
+    return 8
+
+
+def load_mask(path: Path, width: int, height: int) -> np.ndarray:
+    from PIL import Image
+
+    from model.photo import PhotoError
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L")
+            if im.size != (width, height):
+                im = im.resize((width, height), Image.Resampling.BILINEAR)
+            return np.asarray(im, np.float32) / 255.0
+    except FileNotFoundError:
+        raise PhotoError(path, "mask file not found") from None
+    except Exception as exc:  # noqa: BLE001
+        raise PhotoError(path, f"cannot read mask ({exc})") from exc
+
+
+def _fail(msg: str, code: int = 1) -> int:
+    print(f"retouch: {msg}", file=sys.stderr)
+    return code
+
+
+def resolve_instruction(args) -> tuple[str, float]:
+    instruction, strength = args.instruction, args.strength
+    if getattr(args, "preset", None):
+        from app.presets import load_preset
+
+        preset = load_preset(args.preset)
+        if instruction is None:
+            instruction = preset.instruction
+        if strength is None:
+            strength = preset.strength
+    return (instruction or ""), (1.0 if strength is None else strength)
+
+
+def check_content_edit(instruction: str) -> None:
+    try:
+        from model.instructions import check_instruction
+    except ImportError:  # instruction understanding not installed yet
+        return
+    check_instruction(instruction)
+
+
+def run(args) -> int:
+    from model import photo as photo_io
+    from model.pipeline import apply_prediction
+    from model.runtime import ModelError, load_predictor
+
+    timings: dict[str, float] = {}
+    t_start = time.perf_counter()
+
+    def lap(key: str, t0: float) -> float:
+        now = time.perf_counter()
+        timings[key] = round((now - t0) * 1000, 3)
+        return now
+
+    try:
+        instruction, strength = resolve_instruction(args)
+        check_content_edit(instruction)
+        fmt = output_format(args.output, args.format)
+    except Exception as exc:  # noqa: BLE001 - every user error becomes one line
+        return _fail(str(exc), 2)
+    src, dst = args.input.resolve(), args.output.resolve()
+    if src == dst:
+        return _fail(f"{args.output}: refusing to write over the input photo")
+    if dst.exists() and not args.overwrite:
+        return _fail(f"{args.output}: already exists (use --overwrite to replace it)")
+    if not dst.parent.is_dir():
+        return _fail(f"{args.output}: folder {dst.parent} does not exist")
+
+    try:
+        t = time.perf_counter()
+        predictor = load_predictor(args.model)
+        t_decode = lap("load_ms", t)
+        photo = photo_io.load_photo(args.input)
+        t = lap("decode_ms", t_decode)
+        h, w = photo.pixels.shape[:2]
+        mask = load_mask(args.mask, w, h) if args.mask else None
+        proxy = photo_io.make_proxy(photo.pixels, 512)
+        t = lap("proxy_ms", t)
+        embed = getattr(predictor, "embed", None)
+        if embed is not None:
+            embed(instruction)  # warms the per-instruction cache; predict() reuses it
+        t = lap("text_ms", t)
+        prediction = predictor.predict(proxy, instruction)
+        t = lap("predict_ms", t)
+        pixels = photo.pixels
+        depth = output_bit_depth(fmt, photo.bit_depth)
+        if depth == 16 and pixels.dtype == np.uint8:
+            pixels = pixels.astype(np.uint16) * 257
+        out = apply_prediction(pixels, prediction, strength, mask)
+        if depth == 8 and out.dtype == np.uint16:
+            out = ((out.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        t = lap("apply_ms", t)
+        photo_io.save_photo(dst, out, fmt=fmt, quality=args.quality, **_metadata_kwargs(photo, args))
+        lap("encode_ms", t)
+    except (photo_io.PhotoError, ModelError) as exc:
+        return _fail(str(exc))
+    except ValueError as exc:
+        return _fail(f"{args.input}: {exc}")
+    timings["total_ms"] = round((time.perf_counter() - t_decode) * 1000, 3)
+    if args.timings:
+        args.timings.write_text(json.dumps(timings, indent=2))
+    plan = ", ".join(_describe(step) for step in prediction.plan) if prediction.plan else ""
+    print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; understood: {plan}" if plan else ""))
+    return 0
+
+
+def _metadata_kwargs(photo, args) -> dict:
+    """Pass EXIF/ICC through when ``save_photo`` supports them."""
+    import inspect
+
+    from model.photo import save_photo
+
+    params = inspect.signature(save_photo).parameters
+    kw = {}
+    if "exif" in params and not args.strip_metadata:
+        kw["exif"] = photo.exif
+    if "icc" in params:
+        kw["icc"] = photo.icc
+    if "source" in params:
+        kw["source"] = photo.path
+    return kw
+
+
+def _describe(step) -> str:
+    if isinstance(step, dict):
+        attr = step.get("attribute", "?")
+        direction = step.get("direction", "")
+        return f"{attr} {direction}".strip()
+    return str(step)

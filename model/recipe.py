@@ -1,0 +1,317 @@
+"""Non-destructive edit recipes: layers, strengths, brushed masks, and the sidecar file.
+
+A :class:`Recipe` is what the GUI edits and what ``retouch batch --recipe`` replays. Strokes are
+vectors in the photo's own pixel coordinates (``Recipe.image_size``), so a mask can be rasterised
+at any resolution: screen size for the preview, native size for export, with the same look.
+
+The sidecar sits next to the photo as ``<photo name>.retouch.json`` (like darktable's ``.xmp``);
+the photo itself is never written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .runtime import Prediction, Predictor
+
+RECIPE_VERSION = 1
+SIDECAR_SUFFIX = ".retouch.json"
+LAYER_KINDS = ("instruction", "params", "auto")
+
+
+class RecipeError(ValueError):
+    """A recipe or sidecar file is malformed; the message names the file and the problem."""
+
+
+@dataclass
+class Stroke:
+    """One brush stroke. ``points`` are ``(x, y)`` in image pixels; ``radius`` in image pixels.
+
+    feather: 0 (hard edge) .. 1 (soft edge as wide as the radius); flow: opacity 0..1;
+    erase: removes mask instead of adding it.
+    """
+
+    points: list[tuple[float, float]]
+    radius: float = 50.0
+    feather: float = 0.5
+    flow: float = 1.0
+    erase: bool = False
+
+    @staticmethod
+    def from_dict(d: dict) -> "Stroke":
+        return Stroke(
+            [(float(x), float(y)) for x, y in d["points"]],
+            float(d.get("radius", 50.0)),
+            float(d.get("feather", 0.5)),
+            float(d.get("flow", 1.0)),
+            bool(d.get("erase", False)),
+        )
+
+
+@dataclass
+class Layer:
+    """One edit: an instruction (or param text, or auto) with its strength and optional mask.
+
+    A layer without strokes applies everywhere; with strokes, only where painted (``invert``
+    flips that). ``edge_aware`` snaps the painted mask to the photo's edges in bilateral space.
+    """
+
+    instruction: str = ""
+    kind: str = "instruction"
+    strength: float = 1.0
+    visible: bool = True
+    strokes: list[Stroke] = field(default_factory=list)
+    edge_aware: bool = False
+    invert: bool = False
+    name: str = ""
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def __post_init__(self):
+        if self.kind not in LAYER_KINDS:
+            raise RecipeError(f"unknown layer kind {self.kind!r} (expected one of {LAYER_KINDS})")
+
+    @property
+    def has_mask(self) -> bool:
+        return bool(self.strokes) or self.invert
+
+    @staticmethod
+    def from_dict(d: dict) -> "Layer":
+        return Layer(
+            instruction=str(d.get("instruction", "")),
+            kind=str(d.get("kind", "instruction")),
+            strength=float(d.get("strength", 1.0)),
+            visible=bool(d.get("visible", True)),
+            strokes=[Stroke.from_dict(s) for s in d.get("strokes", [])],
+            edge_aware=bool(d.get("edge_aware", False)),
+            invert=bool(d.get("invert", False)),
+            name=str(d.get("name", "")),
+            id=str(d.get("id") or uuid.uuid4().hex[:12]),
+        )
+
+
+@dataclass
+class Recipe:
+    """Ordered layers plus the model they were made with and the photo size strokes refer to."""
+
+    layers: list[Layer] = field(default_factory=list)
+    model: str = "default"
+    image_size: tuple[int, int] | None = None  # (width, height) of the photo strokes refer to
+    version: int = RECIPE_VERSION
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["image_size"] = list(self.image_size) if self.image_size else None
+        return d
+
+    @staticmethod
+    def from_dict(d: dict, source: str = "recipe") -> "Recipe":
+        if not isinstance(d, dict):
+            raise RecipeError(f"{source}: expected a JSON object")
+        version = int(d.get("version", RECIPE_VERSION))
+        if version > RECIPE_VERSION:
+            raise RecipeError(f"{source}: recipe version {version} is newer than this program ({RECIPE_VERSION})")
+        try:
+            layers = [Layer.from_dict(x) for x in d.get("layers", [])]
+            size = d.get("image_size")
+            return Recipe(
+                layers,
+                str(d.get("model", "default")),
+                (int(size[0]), int(size[1])) if size else None,
+                RECIPE_VERSION,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecipeError(f"{source}: malformed recipe ({exc})") from exc
+
+    @staticmethod
+    def single(instruction: str, strength: float = 1.0, kind: str | None = None) -> "Recipe":
+        if kind is None:
+            kind = "auto" if not instruction.strip() else "instruction"
+        return Recipe([Layer(instruction, kind, strength)])
+
+
+def sidecar_path(photo_path: str | os.PathLike) -> Path:
+    p = Path(photo_path)
+    return p.with_name(p.name + SIDECAR_SUFFIX)
+
+
+def save_recipe(recipe: Recipe, path: str | os.PathLike) -> Path:
+    """Write JSON atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".retouch-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(recipe.to_dict(), f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    """Load a sidecar or recipe file; a preset-like ``{"instruction", "strength"}`` also works."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: file not found") from None
+    except (OSError, ValueError) as exc:
+        raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from exc
+    if isinstance(data, dict) and "layers" not in data and "instruction" in data:
+        return Recipe.single(str(data["instruction"]), float(data.get("strength", 1.0)))
+    return Recipe.from_dict(data, str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Masks
+# --------------------------------------------------------------------------------------------
+
+
+def rasterize_strokes(
+    strokes: list[Stroke],
+    image_size: tuple[int, int],
+    out_size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Render vector strokes to a float32 mask ``(H, W)`` in ``[0, 1]`` at ``out_size`` (w, h).
+
+    Each stroke is drawn inside its own bounding box (so a 24 MP export does not blur the whole
+    frame per stroke), feathered with a Gaussian, then composited: paint adds with its flow,
+    erase removes with its flow.
+    """
+    iw, ih = image_size
+    ow, oh = out_size or image_size
+    sx, sy = ow / iw, oh / ih
+    mask = np.zeros((oh, ow), np.float32)
+    for stroke in strokes:
+        if not stroke.points:
+            continue
+        radius = max(stroke.radius * (sx + sy) / 2, 0.5)
+        soft = max(0.0, min(1.0, stroke.feather)) * radius
+        core = max(radius - soft, 0.5)
+        margin = int(np.ceil(radius + 2 * soft)) + 2
+        pts = np.asarray(stroke.points, np.float64) * (sx, sy)
+        x0 = max(int(np.floor(pts[:, 0].min())) - margin, 0)
+        y0 = max(int(np.floor(pts[:, 1].min())) - margin, 0)
+        x1 = min(int(np.ceil(pts[:, 0].max())) + margin, ow)
+        y1 = min(int(np.ceil(pts[:, 1].max())) + margin, oh)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        canvas = Image.new("L", (x1 - x0, y1 - y0), 0)
+        draw = ImageDraw.Draw(canvas)
+        local = [(float(x - x0), float(y - y0)) for x, y in pts]
+        if len(local) > 1:
+            draw.line(local, fill=255, width=max(1, int(round(2 * core))), joint="curve")
+        for x, y in local:
+            draw.ellipse((x - core, y - core, x + core, y + core), fill=255)
+        if soft > 0:
+            canvas = canvas.filter(ImageFilter.GaussianBlur(soft / 2))
+        alpha = np.asarray(canvas, np.float32) * (max(0.0, min(1.0, stroke.flow)) / 255.0)
+        region = mask[y0:y1, x0:x1]
+        if stroke.erase:
+            region *= 1.0 - alpha
+        else:
+            region += alpha * (1.0 - region)
+    return mask
+
+
+def layer_mask(
+    layer: Layer,
+    image_size: tuple[int, int],
+    out_size: tuple[int, int],
+    pixels: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The layer's mask at ``out_size`` (None = everywhere), edge-refined when asked."""
+    if not layer.has_mask:
+        return None
+    mask = rasterize_strokes(layer.strokes, image_size, out_size)
+    if layer.edge_aware and pixels is not None and layer.strokes:
+        mask = refine_mask_np(mask, pixels)
+    if layer.invert:
+        mask = 1.0 - mask
+    return mask
+
+
+def refine_mask_np(mask: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """Edge-aware refinement (``model.grid.refine_mask``) on numpy arrays at any resolution.
+
+    The bilateral cell is a fixed fraction of the long edge, so preview and export agree.
+    """
+    import torch
+
+    from .grid import refine_mask
+    from .photo import to_float
+
+    h, w = mask.shape
+    cell = max(2, int(round(max(h, w) / 64)))
+    rgb = torch.from_numpy(to_float(pixels)).permute(2, 0, 1)[None]
+    m = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    with torch.no_grad():
+        out = refine_mask(m, rgb, cell=cell)
+    return out[0, 0].numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+
+def render_recipe(
+    pixels: np.ndarray,
+    recipe: Recipe,
+    predictor_for: Callable[[Layer], Predictor],
+    *,
+    predictions: dict[str, Prediction] | None = None,
+    image_size: tuple[int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> np.ndarray:
+    """Apply the visible layers of ``recipe`` in order to ``pixels`` at their own resolution.
+
+    ``predictions`` maps layer ids to grids already predicted (the GUI passes the ones its
+    preview used, so the export matches the preview); missing ones are predicted from the proxy of
+    the image as it stands before that layer, and stored back into the dict. ``image_size`` is the
+    (w, h) the strokes refer to (default: the recipe's, else the pixels' own).
+    """
+    from .pipeline import apply_prediction, predict_for
+
+    h, w = pixels.shape[:2]
+    size = image_size or recipe.image_size or (w, h)
+    layers = [layer for layer in recipe.layers if layer.visible]
+    if predictions is None:
+        predictions = {}
+    # Stacked layers work in float32 so rounding does not accumulate between layers.
+    current = pixels if len(layers) <= 1 else _to_float32(pixels)
+    for i, layer in enumerate(layers):
+        if cancelled is not None and cancelled():
+            raise InterruptedError("render cancelled")
+        pred = predictions.get(layer.id)
+        if pred is None:
+            pred = predict_for(predictor_for(layer), current, layer.instruction)
+            predictions[layer.id] = pred
+        mask = layer_mask(layer, size, (w, h), current)
+        current = apply_prediction(current, pred, layer.strength, mask)
+        if progress is not None:
+            progress(i + 1, len(layers))
+    if current.dtype != pixels.dtype:
+        current = _from_float32(current, pixels.dtype)
+    return current
+
+
+def _to_float32(pixels: np.ndarray) -> np.ndarray:
+    from .photo import to_float
+
+    return to_float(pixels)
+
+
+def _from_float32(x: np.ndarray, dtype) -> np.ndarray:
+    scale = 255.0 if dtype == np.uint8 else 65535.0
+    return (np.clip(x, 0.0, 1.0) * scale + 0.5).astype(dtype)
