@@ -1,0 +1,1 @@
+"""Qt widgets of the Retouch Studio desktop program (plus their Qt-free state in document/preview/export)."""

@@ -1,0 +1,253 @@
+"""Full-resolution rendering, export and batch export jobs, and the recipe sidecar (no Qt).
+
+Export renders the same layer stack as the preview, at native resolution (or a long-edge
+resize): each visible layer's grid is sliced and applied with its strength and its mask, the
+mask rasterised from the stroke vectors at the export size. Jobs run on the
+:class:`app.worker.JobQueue` thread; they check ``cancel()`` between photos and between layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from app.worker import Job
+
+from .document import layers_from_recipe, to_recipe
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Sidecar (the recipe saved next to the photo, in ``model.recipe``'s format)
+# ---------------------------------------------------------------------------------------------
+
+
+def save_sidecar(photo_path: str | os.PathLike, layers, model_id: str, image_size: tuple[int, int]) -> Path | None:
+    """Write the recipe next to the photo atomically; an empty recipe removes the sidecar."""
+    from model.recipe import save_recipe, sidecar_path
+
+    path = sidecar_path(photo_path)
+    if not layers:
+        path.unlink(missing_ok=True)
+        return None
+    return save_recipe(to_recipe(layers, model_id, image_size), path)
+
+
+def load_sidecar(photo_path: str | os.PathLike):
+    """``(layers, model_id)`` from the photo's sidecar, None if there is none.
+
+    Raises ``model.recipe.RecipeError`` (naming the file) when it exists but is unusable.
+    """
+    from model.recipe import load_recipe, sidecar_path
+
+    path = sidecar_path(photo_path)
+    if not path.is_file():
+        return None
+    recipe = load_recipe(path)
+    return layers_from_recipe(recipe), ("" if recipe.model == "default" else recipe.model)
+
+
+# ---------------------------------------------------------------------------------------------
+# Full-resolution render
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the export dialog asks. ``long_edge`` 0 = native size; ``dest_dir`` None = next to the photo."""
+
+    fmt: str = "jpg"
+    quality: int = 95
+    bit_depth: int = 8
+    long_edge: int = 0
+    dest_dir: str | None = None
+    keep_metadata: bool = True
+    suffix: str = "_retouched"
+
+    def __post_init__(self):
+        if self.fmt not in FORMATS:
+            raise ValueError(f"unknown export format {self.fmt!r} (known: {', '.join(FORMATS)})")
+        if self.bit_depth not in (8, 16):
+            raise ValueError(f"bit depth must be 8 or 16, got {self.bit_depth}")
+        if self.bit_depth == 16 and self.fmt != "tiff":
+            raise ValueError("16-bit export needs TIFF")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be 1-100, got {self.quality}")
+
+    def target_for(self, photo_path: Path) -> Path:
+        folder = Path(self.dest_dir) if self.dest_dir else photo_path.parent
+        return folder / f"{photo_path.stem}{self.suffix}{FORMATS[self.fmt]}"
+
+
+def resize_long_edge(pixels: np.ndarray, long_edge: int) -> np.ndarray:
+    """Antialiased downscale so the long edge is ``long_edge`` (never upscales); keeps dtype."""
+    h, w = pixels.shape[:2]
+    if not long_edge or max(h, w) <= long_edge:
+        return pixels
+    import torch
+    import torch.nn.functional as F
+
+    s = long_edge / max(h, w)
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    scale = 255.0 if pixels.dtype == np.uint8 else 65535.0
+    t = torch.from_numpy(np.array(pixels, copy=True)).permute(2, 0, 1)[None].float()
+    out = F.interpolate(t, size=size, mode="bilinear", antialias=True, align_corners=False)
+    out = out[0].permute(1, 2, 0).round_().clamp_(0, scale).numpy()
+    return out.astype(pixels.dtype)
+
+
+def to_u8(pixels: np.ndarray) -> np.ndarray:
+    if pixels.dtype == np.uint8:
+        return pixels
+    return (pixels >> 8).astype(np.uint8)
+
+
+def write_image(path: Path, pixels: np.ndarray, options: ExportOptions, photo=None) -> Path:
+    """Write atomically; EXIF/ICC copied from ``photo`` when ``keep_metadata``."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".retouch-", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        if options.bit_depth == 16:
+            import tifffile
+
+            data = pixels if pixels.dtype == np.uint16 else pixels.astype(np.uint16) * 257
+            extratags = []
+            icc = getattr(photo, "icc", None) if options.keep_metadata else None
+            if icc:
+                extratags.append((34675, "B", len(icc), icc, True))
+            tifffile.imwrite(tmp, data, photometric="rgb", extratags=extratags)
+        else:
+            im = Image.fromarray(to_u8(pixels))
+            kw: dict = {}
+            if options.fmt in ("jpg", "webp"):
+                kw["quality"] = options.quality
+            if options.keep_metadata and photo is not None:
+                if getattr(photo, "exif", None) and options.fmt in ("jpg", "webp", "png", "tiff"):
+                    kw["exif"] = photo.exif
+                if getattr(photo, "icc", None):
+                    kw["icc_profile"] = photo.icc
+            pil_fmt = {"jpg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WEBP"}[options.fmt]
+            im.save(tmp, pil_fmt, **kw)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportItem:
+    """One photo to export with a recipe (``model.recipe.Recipe``).
+
+    ``pixels``/``photo`` are given for an open document, else the file is loaded in the job.
+    ``predictions`` maps layer ids to the predictions the preview used for *this* photo (so the
+    export matches the preview); layers without one are predicted by ``render_recipe``.
+    """
+
+    path: Path
+    recipe: object
+    pixels: np.ndarray | None = None
+    photo: object = None
+    predictions: dict = field(default_factory=dict)
+
+
+@dataclass
+class ExportFailure:
+    path: Path
+    message: str
+
+
+class ExportJob(Job):
+    """Export one or more photos; a failure on one photo is recorded and the next one runs.
+
+    ``predictor()`` returns the loaded predictor (for layers that have no prediction yet).
+    ``written`` lists the files written, ``failures`` what went wrong where.
+    """
+
+    def __init__(self, items: list[ExportItem], options: ExportOptions, predictor: Callable[[], object], title: str = "Export"):
+        super().__init__(title)
+        self.items = items
+        self.options = options
+        self.predictor = predictor
+        self.written: list[Path] = []
+        self.failures: list[ExportFailure] = []
+
+    def run(self, progress) -> list[Path]:
+        from app.worker import Cancelled, readable_error
+
+        total = len(self.items)
+        for i, item in enumerate(self.items):
+            self.check_cancelled()
+            progress(i, total, f"Exporting {item.path.name} ({i + 1}/{total})")
+            try:
+                self.written.append(self._export_one(item))
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - collect, report in the summary
+                log.info("export of %s failed", item.path, exc_info=True)
+                self.failures.append(ExportFailure(item.path, readable_error(exc)))
+        progress(total, total, "Done")
+        return self.written
+
+    def _export_one(self, item: ExportItem) -> Path:
+        from app.worker import Cancelled
+        from model.photo import load_photo
+        from model.recipe import render_recipe
+
+        target = self.options.target_for(item.path)
+        if target.resolve() == item.path.resolve():
+            raise ValueError(f"{target}: refusing to overwrite the original photo")
+        photo, pixels = item.photo, item.pixels
+        if pixels is None:
+            photo = load_photo(item.path)
+            pixels = photo.pixels
+        self.check_cancelled()
+        h, w = pixels.shape[:2]
+        # Strokes refer to the recipe's image size (the photo they were painted on); a batch
+        # photo of another size gets them scaled proportionally by render_recipe.
+        image_size = item.recipe.image_size or (w, h)
+        work = resize_long_edge(pixels, self.options.long_edge)
+        if self.options.bit_depth == 16 and work.dtype == np.uint8:
+            work = work.astype(np.uint16) * 257
+        try:
+            out = render_recipe(
+                work,
+                item.recipe,
+                lambda layer: self.predictor(),
+                predictions=item.predictions,
+                image_size=image_size,
+                cancelled=lambda: self.cancelled,
+            )
+        except InterruptedError:
+            raise Cancelled() from None
+        self.check_cancelled()
+        return write_image(target, out, self.options, photo)
+
+    def summary(self) -> str:
+        if self.state == Job.CANCELLED:
+            text = f"Cancelled after {len(self.written)} of {len(self.items)} photo(s)."
+        elif self.state == Job.FAILED:
+            return f"Export failed: {self.error}"
+        else:
+            text = f"Exported {len(self.written)} of {len(self.items)} photo(s)"
+            text += f" to {self.written[0].parent}." if self.written else "."
+        if self.failures:
+            text += " Failed: " + "; ".join(f"{f.path.name}: {f.message}" for f in self.failures)
+        return text

@@ -1,0 +1,750 @@
+"""The Retouch Studio main window: filmstrip, canvas, side panel; owns documents and workers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.settings import Settings
+from app.worker import JobQueue, ModelWorker, PredictRequest, readable_error
+
+from .canvas import Canvas
+from .dialogs import ExportDialog, SettingsDialog
+from .document import Document, LayerState, StrokeData, to_recipe
+from .export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
+from .panel import SidePanel
+from .preview import PreviewRenderer
+
+log = logging.getLogger(__name__)
+
+PHOTO_EXTENSIONS = {
+    ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp",
+    ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw",
+}
+RAW_EXTENSIONS = {".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".pef", ".srw"}
+
+
+def expand_paths(paths) -> list[Path]:
+    """Files as given, folders expanded to the photos directly inside them (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(c for c in p.iterdir() if c.suffix.lower() in PHOTO_EXTENSIONS and c.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def load_any(path: Path):
+    """``model.photo.load_photo`` for everything it reads (RAW included once the I/O work lands)."""
+    from model.photo import load_photo
+
+    return load_photo(path)
+
+
+def downscale_u8(pixels: np.ndarray, long_edge: int) -> np.ndarray:
+    """uint8 copy with long edge <= ``long_edge`` (antialiased)."""
+    u8 = pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8)
+    h, w = u8.shape[:2]
+    s = min(1.0, long_edge / max(h, w))
+    if s >= 1.0:
+        return np.ascontiguousarray(u8)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return np.asarray(Image.fromarray(u8).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))
+
+
+def _thumbnail_icon(pixels_u8: np.ndarray) -> QIcon:
+    small = downscale_u8(pixels_u8, 160)
+    h, w = small.shape[:2]
+    img = QImage(small.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(img))
+
+
+class MainWindow(QMainWindow):
+    """``loader(model_id) -> Predictor`` loads a model (default: ``model.runtime.load_predictor``)."""
+
+    preview_changed = Signal()
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        loader: Callable[[str], object] | None = None,
+        synchronous: bool | None = None,
+        save_settings: bool = True,
+    ):
+        super().__init__()
+        self.settings = settings if settings is not None else Settings.load()
+        self._save_settings_enabled = save_settings
+        self.setWindowTitle("Retouch Studio")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.worker = ModelWorker(loader or _default_loader, synchronous=synchronous, parent=self)
+        self.jobs = JobQueue(synchronous=synchronous, parent=self)
+        self.documents: dict[Path, Document] = {}
+        self.doc: Document | None = None
+        self.renderer: PreviewRenderer | None = None
+        self._renderers: dict[Path, PreviewRenderer] = {}
+        self._inflight: dict[tuple, str] = {}  # request key -> instruction
+        self._stroke: list[tuple[float, float]] | None = None
+        self._current_job: ExportJob | None = None
+        self.last_message = ""
+        self.last_error = ""
+        self.frame_times: list[float] = []
+
+        # Widgets ----------------------------------------------------------------------------
+        self.canvas = Canvas()
+        self.panel = SidePanel()
+        self.filmstrip = QListWidget()
+        self.filmstrip.setViewMode(QListView.ViewMode.IconMode)
+        self.filmstrip.setFlow(QListView.Flow.LeftToRight)
+        self.filmstrip.setWrapping(False)
+        self.filmstrip.setIconSize(QSize(120, 80))
+        self.filmstrip.setFixedHeight(128)
+        self.filmstrip.setMovement(QListView.Movement.Static)
+        self.filmstrip.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.filmstrip.setToolTip("Opened photos; Ctrl/Shift-click to select several for batch export")
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setVisible(False)
+        self.banner.setStyleSheet("background:#5c2b29; color:#fde0dc; padding:6px; border-radius:3px;")
+        self._banner_timer = QTimer(self, singleShot=True, interval=8000, timeout=lambda: self.banner.setVisible(False))
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.setSpacing(2)
+        lv.addWidget(self.banner)
+        lv.addWidget(self.canvas, 1)
+        lv.addWidget(self.filmstrip)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(self.panel)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        central = QWidget()
+        cl = QHBoxLayout(central)
+        cl.setContentsMargins(4, 4, 4, 4)
+        cl.addWidget(splitter)
+        self.setCentralWidget(central)
+        self.zoom_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.zoom_label)
+
+        self._build_menus()
+        self._connect()
+        self.panel.set_history(self.settings.instruction_history)
+        self.panel.set_brush(self.settings.brush_size, self.settings.brush_feather, self.settings.brush_flow, self.settings.edge_aware)
+        self.canvas.brush_size = self.settings.brush_size
+        self._refresh()
+
+    # ------------------------------------------------------------------ setup
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self.open_dialog)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export…", self, shortcut=QKeySequence("Ctrl+E"), triggered=self.export_dialog)
+        self.batch_action = QAction("&Batch export…", self, shortcut=QKeySequence("Ctrl+Shift+E"), triggered=self.batch_dialog)
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.batch_action)
+        file_menu.addSeparator()
+        file_menu.addAction(QAction("&Settings…", self, triggered=self.settings_dialog))
+        file_menu.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
+        edit = bar.addMenu("&Edit")
+        self.undo_action = QAction("&Undo", self, shortcut=QKeySequence("Ctrl+Z"), triggered=self.undo)
+        self.redo_action = QAction("&Redo", self, triggered=self.redo)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        view = bar.addMenu("&View")
+        view.addAction(QAction("&Fit", self, shortcut=QKeySequence("Ctrl+0"), triggered=self.canvas.fit))
+        view.addAction(QAction("&100 %", self, shortcut=QKeySequence("Ctrl+1"), triggered=self.canvas.actual_size))
+        self.original_action = QAction("Show &original", self, shortcut=QKeySequence("\\"), checkable=True)
+        self.original_action.toggled.connect(self.canvas.set_show_original)
+        view.addAction(self.original_action)
+        self.split_action = QAction("&Before / after", self, shortcut=QKeySequence("Y"), checkable=True)
+        self.split_action.toggled.connect(self.panel.compare.setChecked)
+        view.addAction(self.split_action)
+        for key, slot in (("[", lambda: self._scale_brush(1 / 1.2)), ("]", lambda: self._scale_brush(1.2)),
+                          ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle)):
+            QShortcut(QKeySequence(key), self, activated=slot)
+
+    def _connect(self) -> None:
+        w, p, c = self.worker, self.panel, self.canvas
+        w.result_ready.connect(self._on_prediction)
+        w.failed.connect(self._on_prediction_failed)
+        w.busy_changed.connect(self._on_busy)
+        self.jobs.progress_changed.connect(self._on_job_progress)
+        self.jobs.job_finished.connect(self._on_job_finished)
+        p.instruction_submitted.connect(self.apply_instruction)
+        p.strength_changed.connect(self.preview_strength)
+        p.strength_committed.connect(self.commit_strength)
+        p.layer_selected.connect(self._on_layer_selected)
+        p.layer_visibility_changed.connect(lambda i, v: self._edit(lambda d: d.set_visible(i, v)))
+        p.layer_move_requested.connect(lambda a, b: self._edit(lambda d: d.move_layer(a, b)))
+        p.layer_delete_requested.connect(lambda i: self._edit(lambda d: d.delete_layer(i)))
+        p.brush_enabled_changed.connect(self._on_brush_enabled)
+        p.brush_settings_changed.connect(self._on_brush_settings)
+        p.overlay_changed.connect(lambda _on: self._update_overlay())
+        p.clear_mask_requested.connect(self._clear_mask)
+        p.compare_changed.connect(self._on_compare)
+        p.export_requested.connect(self.export_dialog)
+        p.batch_export_requested.connect(self.batch_dialog)
+        p.cancel_requested.connect(self.cancel_export)
+        c.stroke_started.connect(self._on_stroke_started)
+        c.stroke_moved.connect(self._on_stroke_moved)
+        c.stroke_finished.connect(self._on_stroke_finished)
+        c.zoom_changed.connect(lambda z: self._update_status())
+        c.brush_size_changed.connect(self._set_brush_size)
+        self.filmstrip.currentItemChanged.connect(self._on_filmstrip_current)
+
+    # ------------------------------------------------------------------ messages
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """Readable feedback: status bar always, the red banner for errors."""
+        self.last_message = text
+        self.statusBar().showMessage(text, 10000)
+        if error:
+            self.last_error = text
+            self.banner.setText(text)
+            self.banner.setVisible(True)
+            self._banner_timer.start()
+            self.panel.set_status(text, error=True)
+        self.message_shown.emit(text)
+
+    # ------------------------------------------------------------------ opening photos
+
+    def open_dialog(self) -> None:
+        exts = " ".join(f"*{e}" for e in sorted(PHOTO_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", f"Photos ({exts});;All files (*)")
+        if files:
+            self.open_paths(files)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent_files:
+            self.recent_menu.addAction(path, lambda p=path: self.open_paths([p]))
+        if not self.settings.recent_files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def open_paths(self, paths) -> list[Document]:
+        """Open photos (folders expand to their photos); failures become messages."""
+        opened: list[Document] = []
+        errors: list[str] = []
+        for path in expand_paths(paths):
+            path = path.resolve() if path.exists() else path
+            if path in self.documents:
+                opened.append(self.documents[path])
+                continue
+            try:
+                doc = self._load_document(path)
+            except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
+                log.info("cannot open %s", path, exc_info=True)
+                errors.append(readable_error(exc))
+                continue
+            opened.append(doc)
+        if errors:
+            self.show_message("Could not open: " + " | ".join(errors), error=True)
+        if opened:
+            self._select_document(opened[0].path)
+            self._save_settings()
+        return opened
+
+    def _load_document(self, path: Path) -> Document:
+        photo = load_any(path)
+        doc = Document(path, photo.pixels, model_id=self.settings.model_dir, photo=photo)
+        try:
+            restored = load_sidecar(path)
+        except Exception as exc:  # noqa: BLE001 - an unusable sidecar must not block the photo
+            self.show_message(f"Ignoring the saved edits: {readable_error(exc)}", error=True)
+            restored = None
+        if restored:
+            layers, model_id = restored
+            doc.layers, doc.current = layers, len(layers) - 1
+            if model_id != self.settings.model_dir:
+                self.show_message(f"{path.name}: edits were made with model '{model_id or 'default'}'; "
+                                  "re-predicting with the current model")
+        self.documents[path] = doc
+        base = downscale_u8(doc.pixels, self.settings.preview_long_edge)
+        self._renderers[path] = PreviewRenderer(base, doc.size)
+        item = QListWidgetItem(_thumbnail_icon(base), path.name)
+        item.setData(Qt.ItemDataRole.UserRole, str(path))
+        item.setToolTip(f"{path}\n{doc.size[0]} × {doc.size[1]}")
+        self.filmstrip.addItem(item)
+        self.settings.add_recent(path)
+        return doc
+
+    def _select_document(self, path: Path) -> None:
+        for i in range(self.filmstrip.count()):
+            item = self.filmstrip.item(i)
+            if Path(item.data(Qt.ItemDataRole.UserRole)) == path:
+                self.filmstrip.setCurrentItem(item)
+                break
+        self._show_document(path)
+
+    def _on_filmstrip_current(self, item, _previous) -> None:
+        if item is not None:
+            self._show_document(Path(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _show_document(self, path: Path) -> None:
+        if self.doc is not None and self.doc.path == path:
+            return
+        self.doc = self.documents[path]
+        self.renderer = self._renderers[path]
+        self.canvas.fit_mode = True
+        self._refresh()
+
+    # ------------------------------------------------------------------ drag and drop
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
+
+    # ------------------------------------------------------------------ instructions
+
+    def apply_instruction(self, text: str) -> LayerState | None:
+        """Enter in the instruction box: a new layer (or a retyped pending one) and a request."""
+        text = text.strip()
+        if not text:
+            return None
+        if self.doc is None:
+            self.show_message("Open a photo first (Ctrl+O or drop files on the window).", error=True)
+            return None
+        try:
+            from model.instructions import check_instruction
+        except ImportError:
+            check_instruction = None
+        if check_instruction is not None:
+            try:
+                check_instruction(text)
+            except Exception as exc:  # noqa: BLE001 - ContentEditError and friends become messages
+                self.show_message(readable_error(exc), error=True)
+                return None
+        doc = self.doc
+        layer = doc.current_layer()
+        if layer is not None and doc.prediction_for(layer) is None and self._layer_key(doc, layer) in self._inflight:
+            # Retyped before the previous prediction came back: replace it (newer cancels pending).
+            layer = doc.replace_layer(doc.current, f"Instruction “{text}”", instruction=text)
+        else:
+            layer = doc.add_layer(text, self.settings.default_strength, edge_aware=self.settings.edge_aware)
+        self.settings.add_instruction(text)
+        self.panel.set_history(self.settings.instruction_history)
+        self._after_edit()
+        return layer
+
+    def _layer_key(self, doc: Document, layer: LayerState) -> tuple:
+        return (str(doc.path), layer.id)
+
+    def _request_missing(self, doc: Document) -> None:
+        """Request predictions for layers that have none, bottom-up.
+
+        A layer's proxy is the preview of the layers below it (as ``render_recipe`` predicts from
+        the image as it stands before the layer), so a layer waits until those are predicted.
+        """
+        renderer = self._renderers[doc.path]
+        for index, layer in enumerate(doc.layers):
+            if not layer.visible or doc.prediction_for(layer) is not None:
+                continue
+            if layer.id in doc.errors and doc.errors[layer.id] == layer.instruction:
+                continue  # failed before with this instruction; the user must retype or undo
+            key = self._layer_key(doc, layer)
+            if self._inflight.get(key) == layer.instruction:
+                return
+            below = doc.layers[:index]
+            if any(b.visible and doc.prediction_for(b) is None for b in below):
+                return
+            from model.photo import make_proxy
+
+            source = renderer.render(below, [doc.prediction_for(b) for b in below])
+            request = PredictRequest.make(make_proxy(source, 512), layer.instruction, doc.model_id, key)
+            self._inflight[key] = layer.instruction
+            self.worker.submit(request)
+            return
+
+    def _on_prediction(self, request: PredictRequest, prediction) -> None:
+        doc_path, layer_id = request.key
+        self._inflight.pop(request.key, None)
+        doc = self.documents.get(Path(doc_path))
+        if doc is None:
+            return
+        doc.predictions[(layer_id, request.instruction, request.model_id)] = prediction
+        doc.errors.pop(layer_id, None)
+        if doc is self.doc:
+            self._refresh()
+            self.panel.set_status(f"Applied “{request.instruction}”")
+        self._request_missing(doc)
+
+    def _on_prediction_failed(self, request: PredictRequest, message: str) -> None:
+        doc_path, layer_id = request.key
+        self._inflight.pop(request.key, None)
+        doc = self.documents.get(Path(doc_path))
+        if doc is not None:
+            doc.errors[layer_id] = request.instruction
+        self.show_message(f"Could not apply “{request.instruction}”: {message}", error=True)
+        if doc is self.doc:
+            self._refresh()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.panel.set_busy(busy, "Predicting…" if busy else "")
+        self.panel.apply_button.setText("Working…" if busy else "Apply")
+
+    # ------------------------------------------------------------------ edits
+
+    def _edit(self, change: Callable[[Document], None]) -> None:
+        if self.doc is None:
+            return
+        change(self.doc)
+        self._after_edit()
+
+    def _after_edit(self) -> None:
+        if self.doc is None:
+            return
+        self._save_sidecar(self.doc)
+        self._refresh()
+
+    def _save_sidecar(self, doc: Document) -> None:
+        try:
+            save_sidecar(doc.path, doc.layers, doc.model_id, doc.size)
+            doc.dirty = False
+        except OSError as exc:
+            self.show_message(f"Could not save the edits next to {doc.path.name}: {readable_error(exc)}", error=True)
+
+    def undo(self) -> None:
+        if self.doc is not None and self.doc.undo():
+            self._after_edit()
+            self.show_message("Undo")
+
+    def redo(self) -> None:
+        if self.doc is not None and self.doc.redo():
+            self._after_edit()
+            self.show_message("Redo")
+
+    def _on_layer_selected(self, index: int) -> None:
+        if self.doc is not None and index != self.doc.current:
+            self.doc.select(index)
+            self._refresh(render=False)
+
+    # ------------------------------------------------------------------ strength
+
+    def preview_strength(self, strength: float) -> None:
+        """Live slider: re-blend cached previews only (no prediction, no history entry)."""
+        doc = self.doc
+        if doc is None or doc.current_layer() is None:
+            return
+        t0 = time.perf_counter()
+        layers = list(doc.layers)
+        layers[doc.current] = replace(layers[doc.current], strength=strength)
+        out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
+        self.canvas.set_after(out)
+        self.frame_times.append(time.perf_counter() - t0)
+
+    def commit_strength(self, strength: float) -> None:
+        if self.doc is not None and self.doc.current_layer() is not None:
+            self._edit(lambda d: d.set_strength(d.current, strength))
+
+    # ------------------------------------------------------------------ brush
+
+    def _on_brush_enabled(self, on: bool) -> None:
+        self.canvas.brush_mode = on
+        self.canvas.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.OpenHandCursor)
+        if on and (self.doc is None or self.doc.current_layer() is None):
+            self.show_message("Apply an instruction first: the brush paints where the selected layer applies.")
+
+    def _on_brush_settings(self) -> None:
+        p = self.panel
+        self.settings.brush_size = p.brush_size.value()
+        self.settings.brush_feather = p.feather.value()
+        self.settings.brush_flow = p.flow.value()
+        self.canvas.brush_size = p.brush_size.value()
+        self.canvas.update()
+        edge = p.edge_aware.isChecked()
+        if edge != self.settings.edge_aware:
+            self.settings.edge_aware = edge
+            layer = self.doc.current_layer() if self.doc else None
+            if layer is not None and layer.edge_aware != edge:
+                self._edit(lambda d: d.set_edge_aware(d.current, edge))
+
+    def _set_brush_size(self, size: float) -> None:
+        self.panel.brush_size.setValue(size)
+
+    def _scale_brush(self, factor: float) -> None:
+        self._set_brush_size(min(2000.0, max(1.0, self.panel.brush_size.value() * factor)))
+
+    def _current_stroke(self, points) -> StrokeData:
+        p = self.panel
+        return StrokeData(tuple(points), p.brush_size.value(), p.feather.value(), p.flow.value(), p.brush_mode() == "erase")
+
+    def _on_stroke_started(self, pos: QPointF) -> None:
+        if self.doc is None or self.doc.current_layer() is None:
+            self.show_message("Apply an instruction first: the brush paints where the selected layer applies.", error=True)
+            self._stroke = None
+            return
+        self._stroke = [(pos.x(), pos.y())]
+        self._preview_stroke()
+
+    def _on_stroke_moved(self, pos: QPointF) -> None:
+        if self._stroke is None:
+            return
+        lx, ly = self._stroke[-1]
+        if (pos.x() - lx) ** 2 + (pos.y() - ly) ** 2 >= max(1.0, self.panel.brush_size.value() * 0.08) ** 2:
+            self._stroke.append((pos.x(), pos.y()))
+            self._preview_stroke()
+
+    def _preview_stroke(self) -> None:
+        # While painting, show the raw stroke (edge snapping runs once, on release).
+        doc = self.doc
+        layers = list(doc.layers)
+        cur = layers[doc.current]
+        layers[doc.current] = replace(cur, strokes=cur.strokes + (self._current_stroke(self._stroke),), edge_aware=False)
+        out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
+        self.canvas.set_after(out)
+        if self.panel.overlay.isChecked():
+            self.canvas.set_overlay(self.renderer.mask_of(layers[doc.current]))
+
+    def _on_stroke_finished(self) -> None:
+        if self._stroke is None or self.doc is None:
+            return
+        stroke = self._current_stroke(self._stroke)
+        self._stroke = None
+        self.paint_stroke(stroke)
+
+    def paint_stroke(self, stroke: StrokeData) -> None:
+        """Add a stroke (image coordinates) to the selected layer's mask: one undo step."""
+        if self.doc is None or self.doc.current_layer() is None:
+            self.show_message("Apply an instruction first: the brush paints where the selected layer applies.", error=True)
+            return
+        self._edit(lambda d: d.add_stroke(d.current, stroke))
+
+    def _clear_mask(self) -> None:
+        if self.doc is not None and self.doc.current_layer() is not None and self.doc.current_layer().strokes:
+            self._edit(lambda d: d.clear_mask(d.current))
+
+    def _update_overlay(self) -> None:
+        layer = self.doc.current_layer() if self.doc else None
+        if layer is None or not self.panel.overlay.isChecked() or self.renderer is None:
+            self.canvas.set_overlay(None)
+            return
+        mask = self.renderer.mask_of(layer)
+        if mask is None and layer.has_mask:
+            self._render()
+            mask = self.renderer.mask_of(layer)
+        self.canvas.set_overlay(mask if mask is not None else None)
+
+    # ------------------------------------------------------------------ compare
+
+    def _on_compare(self, on: bool) -> None:
+        self.canvas.set_split(on)
+        self.split_action.setChecked(on)
+
+    # ------------------------------------------------------------------ view refresh
+
+    def _render(self) -> None:
+        doc = self.doc
+        if doc is None or self.renderer is None:
+            self.canvas.clear()
+            return
+        out = self.renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers])
+        self.canvas.set_images(out, self.renderer.base, doc.size)
+        self.preview_changed.emit()
+
+    def _refresh(self, render: bool = True) -> None:
+        doc = self.doc
+        has_doc = doc is not None
+        for w in (self.panel.export_button, self.panel.batch_button, self.export_action, self.batch_action):
+            w.setEnabled(has_doc)
+        if not has_doc:
+            self.panel.set_layers([], -1)
+            self.undo_action.setEnabled(False)
+            self.redo_action.setEnabled(False)
+            self._render()
+            return
+        rows = []
+        for layer in doc.layers:
+            state = ""
+            if doc.prediction_for(layer) is None:
+                state = "  ⚠ failed" if layer.id in doc.errors else "  … predicting"
+            rows.append((layer.label() + state, layer.visible, layer.instruction))
+        self.panel.set_layers(rows, doc.current)
+        layer = doc.current_layer()
+        if layer is not None:
+            self.panel.set_strength(layer.strength)
+            pred = doc.prediction_for(layer)
+            self.panel.set_plan(list(pred.plan) if pred is not None else [])
+        else:
+            self.panel.set_strength(self.settings.default_strength)
+            self.panel.set_plan([])
+        self.undo_action.setEnabled(doc.history.can_undo())
+        self.redo_action.setEnabled(doc.history.can_redo())
+        self.undo_action.setText(f"&Undo {doc.history.undo_label()}".strip())
+        self.redo_action.setText(f"&Redo {doc.history.redo_label()}".strip())
+        self.setWindowTitle(f"{doc.path.name} — Retouch Studio")
+        if render:
+            self._render()
+        self._update_overlay()
+        self._request_missing(doc)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        if self.doc is None:
+            self.zoom_label.setText("")
+            return
+        w, h = self.doc.size
+        self.zoom_label.setText(f"{w} × {h}   {self.canvas.zoom * 100:.0f} %   predictions: {self.worker.calls}")
+
+    # ------------------------------------------------------------------ export
+
+    def _item_for(self, doc: Document, recipe) -> ExportItem:
+        preds = {}
+        for layer in doc.layers:
+            pred = doc.prediction_for(layer)
+            if pred is not None and any(rl.id == layer.id for rl in recipe.layers):
+                preds[layer.id] = pred
+        return ExportItem(doc.path, recipe, doc.pixels, doc.photo, preds)
+
+    def export_dialog(self) -> None:
+        if self.doc is None:
+            return
+        dialog = ExportDialog(self.settings, 1, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            dialog.store(self.settings)
+            self._save_settings()
+            self.start_export(dialog.options())
+
+    def batch_dialog(self) -> None:
+        paths = self.batch_selection()
+        if self.doc is None or not paths:
+            return
+        dialog = ExportDialog(self.settings, len(paths), self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            dialog.store(self.settings)
+            self._save_settings()
+            self.start_batch_export(dialog.options(), paths)
+
+    def batch_selection(self) -> list[Path]:
+        """Photos selected in the filmstrip; with one or none selected, every open photo."""
+        items = self.filmstrip.selectedItems()
+        if len(items) < 2:
+            items = [self.filmstrip.item(i) for i in range(self.filmstrip.count())]
+        return [Path(i.data(Qt.ItemDataRole.UserRole)) for i in items]
+
+    def start_export(self, options: ExportOptions) -> ExportJob | None:
+        """Render the current photo at full resolution on the job thread."""
+        doc = self.doc
+        if doc is None:
+            return None
+        recipe = to_recipe(doc.layers, doc.model_id, doc.size)
+        return self._submit_job(ExportJob([self._item_for(doc, recipe)], options, self._predictor, "Export"))
+
+    def start_batch_export(self, options: ExportOptions, paths: list[Path]) -> ExportJob | None:
+        """Apply the current photo's recipe to ``paths`` (masks scale with each photo's size)."""
+        doc = self.doc
+        if doc is None:
+            return None
+        items = []
+        for path in paths:
+            other = self.documents.get(Path(path))
+            if other is doc:
+                items.append(self._item_for(doc, to_recipe(doc.layers, doc.model_id, doc.size)))
+            else:
+                # Fresh layer ids would not matter; predictions are per photo and made in the job.
+                recipe = to_recipe(doc.layers, doc.model_id, doc.size)
+                items.append(ExportItem(Path(path), recipe,
+                                        other.pixels if other else None, other.photo if other else None))
+        return self._submit_job(ExportJob(items, options, self._predictor, f"Batch export ({len(items)})"))
+
+    def _predictor(self):
+        return self.worker.predictor(self.doc.model_id if self.doc else self.settings.model_dir)
+
+    def _submit_job(self, job: ExportJob) -> ExportJob:
+        self._current_job = job
+        self.panel.set_progress(0, len(job.items), f"{job.title}…")
+        self.jobs.submit(job)
+        return job
+
+    def cancel_export(self) -> None:
+        if self._current_job is not None:
+            self._current_job.cancel()
+            self.panel.export_status.setText("Cancelling…")
+
+    def _on_job_progress(self, job, done: int, total: int, text: str) -> None:
+        self.panel.set_progress(done, total, text)
+
+    def _on_job_finished(self, job) -> None:
+        summary = job.summary() if hasattr(job, "summary") else job.state
+        self.panel.end_progress(summary)
+        self.show_message(summary, error=bool(getattr(job, "failures", None)) or job.state == job.FAILED)
+        if job is self._current_job:
+            self._current_job = None
+
+    # ------------------------------------------------------------------ settings
+
+    def settings_dialog(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            old = (self.settings.model_dir, self.settings.use_gpu)
+            dialog.store(self.settings)
+            self._save_settings()
+            if (self.settings.model_dir, self.settings.use_gpu) != old:
+                self.set_model(self.settings.model_dir)
+
+    def set_model(self, model_dir: str) -> None:
+        """Switch every open photo to another model; predictions are redone on demand."""
+        self.settings.model_dir = model_dir
+        self.worker.forget_models()
+        for doc in self.documents.values():
+            doc.model_id = model_dir
+            doc.errors.clear()
+        self._refresh()
+
+    def _save_settings(self) -> None:
+        if self._save_settings_enabled:
+            try:
+                self.settings.save()
+            except OSError as exc:
+                log.warning("cannot save settings: %s", exc)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._save_settings()
+        if self._current_job is not None:
+            self._current_job.cancel()
+        self.worker.shutdown()
+        super().closeEvent(event)
+
+
+def _default_loader(model_id: str):
+    from model.runtime import load_predictor
+
+    return load_predictor(model_id or None)

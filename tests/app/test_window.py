@@ -1,0 +1,380 @@
+"""The main window offscreen: open, apply, slide, paint, compare, undo, export, batch, errors."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QPointF, Qt
+
+from app.ui.document import StrokeData
+from app.ui.export import ExportOptions
+
+
+def _open_and_apply(window, photo, text="make it warm"):
+    window.open_paths([photo])
+    layer = window.apply_instruction(text)
+    assert window.worker.wait_until_idle()
+    return layer
+
+
+def _diff(a, b) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def test_open_real_photo_shows_it(window, photo):
+    window.open_paths([photo])
+    assert window.doc is not None and window.doc.size == (640, 426)
+    assert window.canvas.has_image()
+    assert window.filmstrip.count() == 1
+    assert np.array_equal(window.renderer.render((), []), window.renderer.base)
+
+
+def test_apply_instruction_previews_the_edit(window, photo, predictor):
+    _open_and_apply(window, photo, "make it warm")
+    assert predictor.calls == ["make it warm"]
+    out = window.renderer.render(window.doc.layers, [window.doc.prediction_for(x) for x in window.doc.layers])
+    base = window.renderer.base.astype(np.int16)
+    # warm = more red, less blue, everywhere
+    assert (out[..., 0].astype(np.int16) - base[..., 0]).mean() > 10
+    assert (out[..., 2].astype(np.int16) - base[..., 2]).mean() < -10
+    assert "brightness" in window.panel.plan.text()
+    assert window.panel.layers.count() == 1
+
+
+def test_enter_in_instruction_box_applies(window, photo, predictor, qtbot):
+    window.open_paths([photo])
+    qtbot.keyClicks(window.panel.instruction, "darker please")
+    qtbot.keyClick(window.panel.instruction, Qt.Key.Key_Return)
+    window.worker.wait_until_idle()
+    assert predictor.calls == ["darker please"]
+    assert window.settings.instruction_history[0] == "darker please"
+
+
+def test_strength_slider_never_repredicts(window, photo, predictor, qtbot):
+    _open_and_apply(window, photo)
+    slider = window.panel.slider
+    outs = []
+    slider.setSliderDown(True)
+    for v in (0, 50, 150, 200):
+        slider.setValue(v)
+        outs.append(window.canvas._buffers[0].copy())
+    slider.setSliderDown(False)
+    assert predictor.calls == ["make it warm"]  # dragging never calls the network
+    assert np.array_equal(outs[0], window.renderer.base)  # 0 % = the original
+    d = [_diff(o, window.renderer.base) for o in outs]
+    assert d[0] < d[1] < d[2] < d[3]
+    assert window.doc.layers[0].strength == 2.0  # release commits
+    assert len(window.frame_times) >= 4
+
+
+def test_numeric_entry_sets_strength(window, photo):
+    _open_and_apply(window, photo)
+    window.panel.spin.setValue(35)
+    assert window.doc.layers[0].strength == pytest.approx(0.35)
+    assert window.panel.slider.value() == 35
+
+
+def test_paint_and_erase_mask(window, photo, predictor):
+    _open_and_apply(window, photo)
+    window.panel.edge_aware.setChecked(False)
+    base = window.renderer.base
+    window.paint_stroke(StrokeData(((100.0, 200.0), (300.0, 200.0)), 60.0, 0.0, 1.0, False))
+    out = window.canvas._buffers[0]
+    painted, outside = out[200 * 426 // 426, 200], out[50, 500]
+    assert _diff(painted[None], base[200, 200][None]) > 10  # edit applies under the stroke
+    assert np.array_equal(outside, base[50, 500])  # and nowhere else
+    window.paint_stroke(StrokeData(((150.0, 200.0), (250.0, 200.0)), 60.0, 0.0, 1.0, True))
+    out = window.canvas._buffers[0]
+    assert np.array_equal(out[200, 200], base[200, 200])  # erased
+    assert _diff(out[200, 105][None], base[200, 105][None]) > 10  # the unerased end stays
+    assert predictor.calls == ["make it warm"]
+    assert len(window.doc.layers[0].strokes) == 2
+
+
+def test_brush_on_canvas_records_image_coordinates(window, photo, qtbot):
+    _open_and_apply(window, photo)
+    window.panel.brush_enabled.setChecked(True)
+    c = window.canvas
+    start, end = c.to_widget(QPointF(100, 100)).toPoint(), c.to_widget(QPointF(300, 150)).toPoint()
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=start)
+    for t in np.linspace(0, 1, 8):
+        p = start + (end - start) * float(t)
+        qtbot.mouseMove(c, p)
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=end)
+    strokes = window.doc.layers[0].strokes
+    assert len(strokes) == 1
+    pts = np.array(strokes[0].points)
+    assert np.allclose(pts[0], (100, 100), atol=2) and np.allclose(pts[-1], (300, 150), atol=2)
+
+
+def test_edge_aware_mask_follows_edges(window, photo):
+    _open_and_apply(window, photo)
+    layer = window.doc.layers[0]
+    stroke = StrokeData(((320.0, 60.0),), 200.0, 0.0, 1.0, False)  # across sky and mountain
+    window.panel.edge_aware.setChecked(False)
+    window.paint_stroke(stroke)
+    raw = window.renderer.mask_of(window.doc.layers[0]).astype(float)
+    window.panel.edge_aware.setChecked(True)
+    assert window.doc.layers[0].edge_aware
+    snapped = window.renderer.mask_of(window.doc.layers[0]).astype(float)
+    assert layer.id == window.doc.layers[0].id
+    assert not np.array_equal(raw, snapped)
+
+
+def test_undo_redo_shortcuts(window, photo, qtbot):
+    _open_and_apply(window, photo)
+    window.panel.spin.setValue(40)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.doc.layers[0].strength == 1.0
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.doc.layers == ()
+    assert np.array_equal(window.canvas._buffers[0], window.renderer.base)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.doc.layers[0].strength == pytest.approx(0.4)
+    assert len(window.doc.predictions) == 1  # undo/redo reused the cached prediction
+
+
+def test_before_after_compare(window, photo, qtbot):
+    _open_and_apply(window, photo)
+    c = window.canvas
+    after = c.grab().toImage()
+    qtbot.keyClick(window, Qt.Key.Key_Backslash)
+    assert c.show_original
+    original = c.grab().toImage()
+    qtbot.keyClick(window, Qt.Key.Key_Backslash)
+    assert not c.show_original and original != after
+    window.panel.compare.setChecked(True)
+    assert c.split
+    x = int(c.split_pos * c.width())
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPointF(x, c.height() / 2).toPoint())
+    qtbot.mouseMove(c, QPointF(c.width() * 0.8, c.height() / 2).toPoint())
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPointF(c.width() * 0.8, c.height() / 2).toPoint())
+    assert c.split_pos == pytest.approx(0.8, abs=0.02)
+
+
+def test_zoom_and_pan(window, photo, qtbot):
+    window.open_paths([photo])
+    c = window.canvas
+    c.actual_size()
+    assert c.zoom == pytest.approx(1.0) and not c.fit_mode
+    before = QPointF(c.offset)
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=QPointF(100, 100).toPoint())
+    qtbot.mouseMove(c, QPointF(140, 130).toPoint())
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=QPointF(140, 130).toPoint())
+    assert c.offset.x() - before.x() == pytest.approx(40) and c.offset.y() - before.y() == pytest.approx(30)
+    anchor = QPointF(200, 200)
+    img = c.to_image(anchor)
+    c.set_zoom(2.0, anchor)
+    assert c.to_image(anchor).x() == pytest.approx(img.x()) and c.zoom == 2.0
+    c.fit()
+    assert c.fit_mode
+
+
+def test_layers_visibility_reorder_delete(window, photo, predictor):
+    _open_and_apply(window, photo, "make it warm")
+    window.apply_instruction("dark mood")
+    window.worker.wait_until_idle()
+    assert predictor.calls == ["make it warm", "dark mood"]
+    doc = window.doc
+    warm, dark = doc.layers
+    out_both = window.canvas._buffers[0].copy()
+    window.panel.layers.item(0).setCheckState(Qt.CheckState.Unchecked)  # top row = last layer
+    assert not doc.layers[1].visible
+    out_warm = window.canvas._buffers[0].copy()
+    assert _diff(out_both, out_warm) > 5
+    window.panel.layer_move_requested.emit(1, 0)
+    assert [x.id for x in doc.layers] == [dark.id, warm.id]
+    window.panel.layer_delete_requested.emit(0)
+    assert [x.id for x in doc.layers] == [warm.id]
+    assert len(predictor.calls) == 2
+
+
+def test_sidecar_round_trip_on_reopen(qtbot, photo, predictor):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    w1 = MainWindow(Settings(), loader=lambda m: predictor, synchronous=True, save_settings=False)
+    qtbot.addWidget(w1)
+    original_bytes = photo.read_bytes()
+    _open_and_apply(w1, photo, "make it warm")
+    w1.panel.spin.setValue(60)
+    w1.paint_stroke(StrokeData(((50.0, 50.0), (90.0, 70.0)), 30.0, 0.2, 0.9, False))
+    layers = w1.doc.layers
+    w1.close()
+    assert photo.with_name(photo.name + ".retouch.json").is_file()
+    assert photo.read_bytes() == original_bytes  # the original is never written
+    w2 = MainWindow(Settings(), loader=lambda m: predictor, synchronous=True, save_settings=False)
+    qtbot.addWidget(w2)
+    w2.open_paths([photo])
+    w2.worker.wait_until_idle()
+    assert w2.doc.layers == layers
+    assert w2.doc.prediction_for(w2.doc.layers[0]) is not None  # re-predicted on reopen
+    w2.close()
+
+
+def test_broken_file_gives_a_message(window, tmp_path, photo):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 definitely not a jpeg")
+    missing = tmp_path / "missing.jpg"
+    opened = window.open_paths([bad, missing, photo])
+    assert len(opened) == 1 and window.doc.path == photo.resolve()
+    assert "broken.jpg" in window.last_error and "missing.jpg" in window.last_error
+    assert window.banner.isVisibleTo(window) and "Traceback" not in window.last_error
+
+
+def test_prediction_error_is_readable(window, photo):
+    _open_and_apply(window, photo, "explode")
+    assert "the model ran out of ideas" in window.last_error
+    assert "explode" in window.last_error
+    assert "failed" in window.panel.layers.item(0).text()
+
+
+def test_open_folder_and_filmstrip(window, photos):
+    opened = window.open_paths([photos[0].parent])
+    assert len(opened) == 4 and window.filmstrip.count() == 4
+    names = [window.filmstrip.item(i).text() for i in range(4)]
+    assert names == sorted(p.name for p in photos)
+    window.filmstrip.setCurrentRow(2)
+    assert window.doc.path.name == names[2]
+    assert window.settings.recent_files[0] == str((photos[0].parent / names[-1]).resolve())
+
+
+def test_drop_files_opens_them(window, photos, qtbot):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in photos[:2]])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    assert window.filmstrip.count() == 2
+
+
+def test_export_full_resolution_matches_preview(window, photo, tmp_path):
+    _open_and_apply(window, photo)
+    window.panel.spin.setValue(70)
+    out_dir = tmp_path / "out"
+    job = window.start_export(ExportOptions(fmt="png", dest_dir=str(out_dir)))
+    assert window.jobs.wait_until_idle()
+    assert job.state == "done" and not job.failures
+    written = np.asarray(Image.open(job.written[0]).convert("RGB"))
+    assert written.shape == (426, 640, 3)
+    preview = window.canvas._buffers[0]
+    assert written.shape[:2] == preview.shape[:2]  # this photo is smaller than the preview cap
+    assert _diff(written, preview) < 1.0
+    assert _diff(written, window.doc.pixels) > 5
+
+
+def test_export_16bit_tiff_and_resize(window, photo, tmp_path):
+    import tifffile
+
+    _open_and_apply(window, photo)
+    job = window.start_export(ExportOptions(fmt="tiff", bit_depth=16, long_edge=320, dest_dir=str(tmp_path)))
+    window.jobs.wait_until_idle()
+    data = tifffile.imread(job.written[0])
+    assert data.dtype == np.uint16 and data.shape == (213, 320, 3)
+
+
+def test_batch_export_with_failure_summary(window, photos, tmp_path, predictor):
+    window.open_paths(photos[:2])
+    window.apply_instruction("make it warm")
+    window.worker.wait_until_idle()
+    broken = tmp_path / "batch" / "zz_broken.jpg"
+    broken.write_bytes(b"nope")
+    paths = photos + [broken]
+    job = window.start_batch_export(ExportOptions(fmt="jpg", dest_dir=str(tmp_path / "out")), paths)
+    window.jobs.wait_until_idle()
+    assert job.state == "done"
+    assert len(job.written) == 4 and [f.path for f in job.failures] == [broken]
+    assert "zz_broken.jpg" in window.panel.export_status.text()
+    # one prediction per other photo (the current one reuses its preview prediction)
+    assert len(predictor.calls) == 1 + 3
+
+
+def test_batch_export_cancel(qtbot, photos, tmp_path, predictor):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
+    qtbot.addWidget(w)
+    w.open_paths(photos)
+    w.apply_instruction("make it warm")
+    assert w.worker.wait_until_idle()
+    predictor.gate = threading.Event()
+    job = w.start_batch_export(ExportOptions(fmt="jpg", dest_dir=str(tmp_path / "out")), photos)
+    qtbot.waitUntil(lambda: job.state == "running", timeout=5000)
+    w.panel.cancel_button.click()
+    predictor.gate.set()
+    assert w.jobs.wait_until_idle(30)
+    assert job.state == "cancelled" and len(job.written) < len(photos)
+    assert "Cancelled" in w.panel.export_status.text()
+    w.close()
+
+
+def test_stale_results_are_dropped(qtbot, photo, predictor):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
+    qtbot.addWidget(w)
+    w.open_paths([photo])
+    predictor.gate = threading.Event()
+    busy = []
+    w.worker.busy_changed.connect(busy.append)
+    w.apply_instruction("make it warm")  # starts running, held at the gate
+    qtbot.waitUntil(lambda: w.worker._running is not None, timeout=5000)
+    w.apply_instruction("dark mood")  # retyped while pending: replaces the layer's instruction
+    w.apply_instruction("dark and warm")  # replaces the queued request: never runs
+    predictor.gate.set()
+    assert w.worker.wait_until_idle(30)
+    assert predictor.calls == ["make it warm", "dark and warm"]
+    assert len(w.doc.layers) == 1 and w.doc.layers[0].instruction == "dark and warm"
+    # the first result arrived after newer requests: dropped, not cached or shown
+    assert list(k[1] for k in w.doc.predictions) == ["dark and warm"]
+    assert busy[0] is True and busy[-1] is False
+    w.close()
+
+
+def test_worker_synchronous_switch_and_errors(qtbot):
+    from app.worker import ModelWorker, PredictRequest
+
+    class Boom:
+        def predict(self, proxy, instruction):
+            raise ValueError("bad proxy size")
+
+    w = ModelWorker(lambda m: Boom(), synchronous=True)
+    got = []
+    w.failed.connect(lambda req, msg: got.append(msg))
+    w.submit(PredictRequest.make(np.zeros((4, 4, 3), np.float32), "x"))
+    assert got == ["bad proxy size"] and not w.busy()
+
+
+def test_real_shipped_model(qtbot, photo):
+    """The default loader: whatever ``load_predictor()`` ships, end to end through the window."""
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+    from model.runtime import load_predictor
+
+    w = MainWindow(Settings(), synchronous=True, save_settings=False)
+    qtbot.addWidget(w)
+    _open_and_apply(w, photo, "brighter and warmer")
+    assert w.last_error == ""
+    assert w.doc.prediction_for(w.doc.layers[0]) is not None
+    assert type(w.worker.predictor("")) is type(load_predictor())
+    assert w.canvas._buffers[0].shape == w.renderer.base.shape
+    w.close()
+
+
+def test_content_edit_instruction_is_refused_readably(window, photo, predictor):
+    instructions = pytest.importorskip("model.instructions")
+    if not hasattr(instructions, "check_instruction"):
+        pytest.skip("model.instructions.check_instruction not there yet")
+    window.open_paths([photo])
+    window.apply_instruction("remove the tree and add a dog")
+    assert window.last_error and predictor.calls == []
+    assert window.doc.layers == ()
