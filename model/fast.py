@@ -74,6 +74,14 @@ def _hat(out, pos, d):
         out[x] = max(np.float32(1.0) - abs(pos[x] - d), np.float32(0.0))
 
 
+@njit(inline="always", **_KERNEL_OPTS)
+def _add_curve(z, v, curve, weight, kn):
+    for x in range(z.shape[0]):
+        p = min(max(v[x], np.float32(0.0)), np.float32(1.0)) * kn
+        j = min(int(p), kn - 1)
+        z[x] += weight * (curve[j] + (p - j) * (curve[j + 1] - curve[j]))
+
+
 @njit(**_KERNEL_OPTS)
 def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
           y_start, y_stop, full_h, xi0, xi1, xw, seg_start):
@@ -113,18 +121,12 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
             b[x] = src[y, x, 2] * inv
         if is_float:
             for x in range(w):
-                z = bias
-                for c in range(3):
-                    v = r[x] if c == 0 else (g[x] if c == 1 else b[x])
-                    if v < 0.0:
-                        v = 0.0
-                    if v > 1.0:
-                        v = 1.0
-                    p = v * kn
-                    j = min(int(p), kn - 1)
-                    z += mix[c] * (curves[c, j] + (p - j) * (curves[c, j + 1] - curves[c, j]))
-                z = min(max(z, np.float32(0.0)), np.float32(1.0))
-                pos[x] = z * top
+                pos[x] = bias
+            _add_curve(pos, r, curves[0], mix[0], kn)
+            _add_curve(pos, g, curves[1], mix[1], kn)
+            _add_curve(pos, b, curves[2], mix[2], kn)
+            for x in range(w):
+                pos[x] = min(max(pos[x], np.float32(0.0)), np.float32(1.0)) * top
         else:
             for x in range(w):
                 z = (lut[0, int(src[y, x, 0])] + lut[1, int(src[y, x, 1])]
