@@ -679,7 +679,10 @@ def _load_unknown(path: Path, allow_large: bool, max_pixels: int) -> Photo:
             return raw.load_raw(path, raw.RawOptions(), allow_large=allow_large, max_pixels=max_pixels)
         except PhotoError:
             pass
-    raise NotAnImageError(path, "not a recognised image (unknown or damaged header)")
+    known = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*")
+    if head.startswith(known) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        raise CorruptPhotoError(path, "damaged header (the file starts like an image but cannot be parsed)")
+    raise NotAnImageError(path, "not a recognised image (unknown format or not a picture)")
 
 
 # --------------------------------------------------------------------------------------------
