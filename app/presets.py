@@ -311,12 +311,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_instruction(text: str) -> None:
     """Refuse content edits before storing them (when the instruction checker is available)."""
-    try:
-        from model.instructions import ContentEditError, check_instruction
-    except ModuleNotFoundError as exc:  # the instructions package has not landed yet
-        if exc.name not in ("model.instructions",):
-            raise
+    from app.batch import content_checker
+
+    checker = content_checker()
+    if checker is None:
         return
+    check_instruction, ContentEditError = checker
     try:
         check_instruction(text)
     except ContentEditError as exc:

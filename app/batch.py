@@ -1,0 +1,824 @@
+"""Batch processing: the engine (`BatchJob`, `run_batch`) and the `retouch batch` command.
+
+The engine is shared by the command line and the GUI's batch export:
+
+* :func:`collect_inputs` expands files, folders (optionally recursive) and globs into photos.
+* :func:`make_jobs` turns them into :class:`BatchJob` objects with their output paths
+  (naming template, collision check) and runs each job's :meth:`BatchJob.prepare`, a pure check
+  of what would happen (write / skip an existing output / fail) that touches nothing on disk.
+* :func:`run_batch` runs the jobs on ``workers`` threads. Each job goes decode -> resize -> proxy
+  -> predict -> apply -> encode; with two or more workers those stages overlap across photos
+  (decoding, the numba apply and encoding release the GIL; predictions are serialised with a
+  lock because predictors are not required to be thread-safe). ``progress_callback(job, done,
+  total)`` is called **in the thread that called run_batch** after each job settles, and
+  ``cancel_event`` (a ``threading.Event``) stops the batch: running jobs stop before their next
+  stage, pending jobs become ``cancelled``. Outputs are written atomically (``save_photo``), so a
+  stopped batch leaves finished files and no partial ones.
+
+Every edit goes through ``model.pipeline.apply_prediction`` (or ``model.recipe.render_recipe`` for
+recipes), the same path as ``retouch apply`` and the GUI export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import inspect
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+# Format name -> (file extension, bit depth it writes by default).
+FORMATS = {
+    "jpeg": ("jpg", 8),
+    "png": ("png", 8),
+    "tiff": ("tif", 8),
+    "tiff16": ("tif", 16),
+    "png16": ("png", 16),
+    "webp": ("webp", 8),
+}
+# Input extension -> the output format kept when --format is not given.
+_KEEP_FORMAT = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png", "tif": "tiff", "tiff": "tiff", "webp": "webp"}
+TEMPLATE_FIELDS = ("stem", "ext", "name", "srcext", "index", "dir")
+DEFAULT_TEMPLATE = "{stem}.{ext}"
+
+
+class BatchError(Exception):
+    """A batch cannot start (bad options, output folder unusable); the message says why."""
+
+
+class JobState(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def settled(self) -> bool:
+        return self not in (JobState.PENDING, JobState.RUNNING)
+
+
+def is_photo_path(path: Path) -> bool:
+    """Whether a folder scan picks this file: a photo extension (``model.photo``), not hidden."""
+    from model.photo import is_supported
+
+    return not path.name.startswith(".") and is_supported(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Settings, edits, jobs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How each output file is written.
+
+    fmt: one of :data:`FORMATS` or None (keep the input's format when writable, else JPEG).
+    bit_depth: 8, 16 or None (the format's default; 16-bit inputs stay 16-bit in TIFF/PNG).
+    resize: long edge in pixels; photos are only ever shrunk. existing: "refuse" | "skip" |
+    "overwrite" for outputs that already exist.
+    """
+
+    out_dir: Path
+    fmt: str | None = None
+    quality: int = 92
+    bit_depth: int | None = None
+    resize: int | None = None
+    name_template: str = DEFAULT_TEMPLATE
+    existing: str = "refuse"
+    keep_metadata: bool = True
+
+    def __post_init__(self) -> None:
+        if self.fmt is not None and self.fmt not in FORMATS:
+            raise BatchError(f"unknown format {self.fmt!r} (choose from {', '.join(FORMATS)})")
+        if not 1 <= self.quality <= 100:
+            raise BatchError(f"quality must be in 1..100, got {self.quality}")
+        if self.bit_depth not in (None, 8, 16):
+            raise BatchError(f"bit depth must be 8 or 16, got {self.bit_depth}")
+        if self.bit_depth == 16 and self.fmt in ("jpeg", "webp"):
+            raise BatchError(f"{self.fmt} cannot store 16 bits per channel (use png, tiff16)")
+        if self.bit_depth == 8 and self.fmt in ("tiff16", "png16"):
+            raise BatchError(f"{self.fmt} is 16-bit; use --bit-depth 16 or the 8-bit format")
+        if self.resize is not None and self.resize < 16:
+            raise BatchError(f"--resize must be at least 16 pixels, got {self.resize}")
+        if self.existing not in ("refuse", "skip", "overwrite"):
+            raise BatchError(f"existing must be refuse, skip or overwrite, got {self.existing!r}")
+        check_template(self.name_template)
+
+    def format_for(self, source: Path, source_bits: int | None = None) -> str:
+        if self.fmt is not None:
+            return self.fmt
+        fmt = _KEEP_FORMAT.get(source.suffix.lower().lstrip("."), "jpeg")
+        if fmt == "tiff" and (self.bit_depth == 16 or source_bits == 16):
+            fmt = "tiff16"
+        return fmt
+
+    def bits_for(self, fmt: str, source_bits: int) -> int:
+        if self.bit_depth is not None:
+            return self.bit_depth
+        if fmt == "tiff16":
+            return 16
+        if fmt == "png16":
+            return 16
+        if fmt == "png":
+            return source_bits
+        return 8
+
+
+@dataclass(frozen=True)
+class Edit:
+    """What is done to every photo: an instruction at a strength, or a recipe.
+
+    ``recipe`` is a ``model.recipe.Recipe``; its layers carry their own strengths and masks and
+    ``strength`` scales the whole recipe.
+    """
+
+    instruction: str = ""
+    strength: float = 1.0
+    recipe: object | None = None
+
+    def describe(self) -> str:
+        what = f"recipe with {len(getattr(self.recipe, 'layers', []))} layers" if self.recipe else repr(self.instruction)
+        return f"{what} at strength {self.strength:g}"
+
+    def render(self, pixels: np.ndarray, predictor, predict_lock: threading.Lock, checkpoint: Callable[[], None]) -> np.ndarray:
+        from model.pipeline import apply_prediction, predict_for
+
+        if self.recipe is not None:
+            from model.recipe import render_recipe
+
+            with predict_lock:
+                return render_recipe(pixels, self.recipe, predictor=predictor, strength=self.strength)
+        with predict_lock:
+            prediction = predict_for(predictor, pixels, self.instruction)
+        checkpoint()
+        return apply_prediction(pixels, prediction, self.strength)
+
+
+@dataclass(eq=False)
+class BatchJob:
+    """One photo of a batch. ``state`` moves pending -> running -> done | failed | cancelled, or
+    straight to skipped / failed / cancelled; ``error`` holds the reason for failed jobs."""
+
+    id: int
+    source: Path
+    output: Path
+    state: JobState = JobState.PENDING
+    error: str | None = None
+    seconds: float = 0.0
+    existing: str = "refuse"
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def prepare(self) -> JobState:
+        """Decide, without touching the disk beyond ``stat``, what running this job will do."""
+        if self.state.settled:
+            return self.state
+        try:
+            same = self.output.exists() and self.source.exists() and os.path.samefile(self.output, self.source)
+        except OSError:
+            same = False
+        if same or self.output.resolve() == self.source.resolve():
+            return self._settle(JobState.FAILED, "the output would overwrite the source photo")
+        if self.output.exists():
+            if self.output.is_dir():
+                return self._settle(JobState.FAILED, f"output {self.output} is a folder")
+            if self.existing == "skip":
+                return self._settle(JobState.SKIPPED, "output exists")
+            if self.existing == "refuse":
+                return self._settle(
+                    JobState.FAILED,
+                    f"output {self.output} already exists (use --overwrite or --skip-existing)",
+                )
+        self.state = JobState.PENDING
+        return self.state
+
+    def cancel(self) -> None:
+        """Stop this job: a pending job is cancelled now, a running one before its next stage."""
+        self._cancel.set()
+        if self.state == JobState.PENDING:
+            self.state = JobState.CANCELLED
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _settle(self, state: JobState, error: str | None = None) -> JobState:
+        self.state = state
+        self.error = error
+        return state
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class BatchReport:
+    jobs: list[BatchJob]
+    seconds: float
+    interrupted: bool = False
+
+    def count(self, state: JobState) -> int:
+        return sum(1 for j in self.jobs if j.state == state)
+
+    @property
+    def failed(self) -> list[BatchJob]:
+        return [j for j in self.jobs if j.state == JobState.FAILED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(j.state in (JobState.DONE, JobState.SKIPPED) for j in self.jobs)
+
+    def summary(self) -> str:
+        done = self.count(JobState.DONE)
+        rate = f", {done / self.seconds * 60:.1f} photos/min" if done and self.seconds > 0 else ""
+        parts = [
+            f"{done} written",
+            f"{self.count(JobState.SKIPPED)} skipped",
+            f"{self.count(JobState.FAILED)} failed",
+        ]
+        if self.count(JobState.CANCELLED):
+            parts.append(f"{self.count(JobState.CANCELLED)} cancelled")
+        head = "interrupted: " if self.interrupted else ""
+        return f"{head}{len(self.jobs)} photos: {', '.join(parts)} in {self.seconds:.1f} s{rate}"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs and output names
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    rel_dir: str = ""  # sub-folder relative to the folder argument it was found in
+
+
+def collect_inputs(
+    args: Sequence[str | os.PathLike], recursive: bool = False, exclude: Path | None = None
+) -> tuple[list[InputFile], list[tuple[str, str]]]:
+    """Expand files, folders and glob patterns. Returns (photos, problems) where problems are
+    ``(argument, reason)`` for arguments that match nothing. Files named explicitly are taken
+    whatever their extension (their decoder will say if they are not photos); folder scans take
+    photo extensions only and skip hidden files and anything under ``exclude`` (the output folder).
+    """
+    found: list[InputFile] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+    exclude = exclude.resolve() if exclude is not None else None
+
+    def add(path: Path, rel: str = "", scanned: bool = False) -> None:
+        key = path.resolve()
+        if key in seen or (scanned and exclude is not None and key.is_relative_to(exclude)):
+            return
+        seen.add(key)
+        found.append(InputFile(path, rel))
+
+    def scan(folder: Path) -> int:
+        n = 0
+        pattern = "**/*" if recursive else "*"
+        for p in sorted(folder.glob(pattern), key=lambda q: str(q).casefold()):
+            rel_parts = p.relative_to(folder).parts
+            if any(part.startswith(".") for part in rel_parts[:-1]) or not p.is_file() or not is_photo_path(p):
+                continue
+            add(p, "/".join(rel_parts[:-1]), scanned=True)
+            n += 1
+        return n
+
+    for arg in args:
+        p = Path(arg)
+        if p.is_dir():
+            if scan(p) == 0:
+                problems.append((str(arg), "folder has no photos" + ("" if recursive else " (try --recursive)")))
+        elif p.is_file():
+            add(p)
+        elif glob.has_magic(str(arg)):
+            matches = sorted(glob.glob(str(arg), recursive=True), key=str.casefold)
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            if not files:
+                problems.append((str(arg), "pattern matches no files"))
+            for m in files:
+                add(m)
+        elif p.exists():
+            problems.append((str(arg), "not a regular file or folder"))
+        else:
+            problems.append((str(arg), "no such file or folder"))
+    return found, problems
+
+
+def check_template(template: str) -> None:
+    sample = dict(stem="a", ext="jpg", name="a.jpg", srcext="jpg", index=1, dir="sub")
+    try:
+        out = template.format(**sample)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise BatchError(
+            f"bad --name template {template!r} ({exc}); fields: " + ", ".join("{%s}" % f for f in TEMPLATE_FIELDS)
+        ) from None
+    if not out or Path(out).is_absolute() or ".." in Path(out).parts:
+        raise BatchError(f"--name template {template!r} must give a relative path inside the output folder")
+
+
+def output_name(template: str, item: InputFile, index: int, ext: str) -> str:
+    src = item.path
+    name = template.format(
+        stem=src.stem, ext=ext, name=src.name, srcext=src.suffix.lstrip("."), index=index, dir=item.rel_dir
+    )
+    # An empty {dir} (photo not in a sub-folder) leaves a leading "/": drop it.
+    name = name.lstrip("/") if not item.rel_dir else name
+    parts = [p for p in Path(name).parts if p not in ("", ".")]
+    if not parts or ".." in parts or Path(name).is_absolute():
+        raise BatchError(f"output name {name!r} for {src} leaves the output folder")
+    return str(Path(*parts))
+
+
+def make_jobs(inputs: Iterable[InputFile], settings: OutputSettings) -> list[BatchJob]:
+    """One prepared :class:`BatchJob` per input. Two inputs that would write the same output
+    fail with a message naming both (case-insensitively, for macOS and Windows disks)."""
+    jobs: list[BatchJob] = []
+    claimed: dict[str, BatchJob] = {}
+    for i, item in enumerate(inputs, 1):
+        fmt = settings.format_for(item.path)
+        out = settings.out_dir / output_name(settings.name_template, item, i, FORMATS[fmt][0])
+        job = BatchJob(id=i, source=item.path, output=out, existing=settings.existing)
+        key = str(out.resolve()).casefold()
+        if key in claimed:
+            job._settle(JobState.FAILED, f"output name {out.name} is already used by {claimed[key].source}")
+        else:
+            claimed[key] = job
+            job.prepare()
+        jobs.append(job)
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _resize(pixels: np.ndarray, long_edge: int) -> np.ndarray:
+    from PIL import Image
+
+    h, w = pixels.shape[:2]
+    if max(h, w) <= long_edge:
+        return pixels
+    scale = long_edge / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if pixels.dtype == np.uint8:
+        return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0))
+    # 16-bit: Pillow has no 16-bit RGB mode, so resample each channel as 32-bit float.
+    chans = [
+        np.asarray(Image.fromarray(pixels[..., c].astype(np.float32)).resize(size, Image.Resampling.LANCZOS))
+        for c in range(3)
+    ]
+    return np.clip(np.rint(np.stack(chans, -1)), 0, 65535).astype(np.uint16)
+
+
+def _resize_plane(plane: np.ndarray | None, long_edge: int) -> np.ndarray | None:
+    if plane is None or max(plane.shape) <= long_edge:
+        return plane
+    return _resize(np.repeat(plane[..., None], 3, axis=2), long_edge)[..., 0].copy()
+
+
+def _to_bits(pixels: np.ndarray, bits: int) -> np.ndarray:
+    if bits == 16 and pixels.dtype == np.uint8:
+        return pixels.astype(np.uint16) * 257
+    if bits == 8 and pixels.dtype == np.uint16:
+        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return pixels
+
+
+def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, photo, settings: OutputSettings) -> None:
+    from model.photo import save_photo
+
+    keep = settings.keep_metadata
+    save_photo(
+        job.output,
+        pixels,
+        fmt,
+        settings.quality,
+        alpha=alpha,
+        exif=photo.exif if keep else None,
+        icc=photo.icc if keep else None,
+        bit_depth=bits,
+        strip_metadata=not keep,
+        overwrite=settings.existing == "overwrite",
+        source=job.source,
+    )
+
+
+def process_job(
+    job: BatchJob, edit: Edit, settings: OutputSettings, predictor, predict_lock: threading.Lock, stop: threading.Event
+) -> BatchJob:
+    """Run one job to a settled state (never raises except KeyboardInterrupt/SystemExit)."""
+    from model.photo import PhotoError, load_photo
+
+    if job.state.settled:
+        return job
+    t0 = time.perf_counter()
+
+    def checkpoint() -> None:
+        if job.cancelled or stop.is_set():
+            raise _Cancelled
+
+    job.state = JobState.RUNNING
+    try:
+        checkpoint()
+        photo = load_photo(job.source)
+        checkpoint()
+        pixels, alpha = photo.pixels, photo.alpha
+        if settings.resize:
+            pixels, alpha = _resize(pixels, settings.resize), _resize_plane(alpha, settings.resize)
+        fmt = settings.format_for(job.source, 16 if pixels.dtype == np.uint16 else 8)
+        bits = settings.bits_for(fmt, 16 if pixels.dtype == np.uint16 else 8)
+        # Apply at the output depth when it is higher, so 16-bit outputs keep smooth gradations.
+        if bits == 16:
+            pixels = _to_bits(pixels, 16)
+        checkpoint()
+        edited = edit.render(pixels, predictor, predict_lock, checkpoint)
+        checkpoint()
+        edited = _to_bits(edited, bits)
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        _save(job, edited, alpha, fmt, bits, photo, settings)
+        job._settle(JobState.DONE)
+    except _Cancelled:
+        job._settle(JobState.CANCELLED)
+    except PhotoError as exc:
+        job._settle(JobState.FAILED, _reason(exc, job))
+    except (KeyboardInterrupt, SystemExit):
+        job._settle(JobState.CANCELLED)
+        stop.set()
+        raise
+    except OSError as exc:
+        job._settle(JobState.FAILED, f"{exc.strerror or exc} ({exc.filename or job.output})")
+    except MemoryError:
+        job._settle(JobState.FAILED, "out of memory")
+    except Exception as exc:  # noqa: BLE001 - one bad photo must not stop the batch
+        job._settle(JobState.FAILED, f"{type(exc).__name__}: {exc}")
+    finally:
+        job.seconds = time.perf_counter() - t0
+    return job
+
+
+def _reason(exc, job: BatchJob) -> str:
+    path = getattr(exc, "path", None)
+    reason = getattr(exc, "reason", None) or str(exc)
+    if path and Path(path) != job.source:
+        return f"{path}: {reason}"
+    return reason
+
+
+ProgressCallback = Callable[[BatchJob, int, int], None]
+
+
+def run_batch(
+    jobs: Sequence[BatchJob],
+    edit: Edit,
+    settings: OutputSettings,
+    predictor,
+    *,
+    workers: int = 1,
+    progress_callback: ProgressCallback | None = None,
+    cancel_event: threading.Event | None = None,
+) -> BatchReport:
+    """Run prepared jobs; returns a :class:`BatchReport` once every job has settled.
+
+    ``progress_callback(job, settled_count, total)`` runs in the calling thread, once per job
+    (jobs already settled by ``prepare()`` are reported first). Setting ``cancel_event`` (or
+    Ctrl-C in the calling thread, or a KeyboardInterrupt inside a worker) cancels the rest: the
+    report then has ``interrupted=True``. A KeyboardInterrupt in the calling thread is re-raised
+    after the workers have stopped, so nothing is left half-written.
+    """
+    if workers < 1:
+        raise BatchError(f"--workers must be >= 1, got {workers}")
+    stop = cancel_event if cancel_event is not None else threading.Event()
+    predict_lock = threading.Lock()
+    total = len(jobs)
+    settled = 0
+    t0 = time.perf_counter()
+
+    def report(job: BatchJob) -> None:
+        nonlocal settled
+        settled += 1
+        if progress_callback is not None:
+            progress_callback(job, settled, total)
+
+    todo = [j for j in jobs if not j.state.settled]
+    for job in jobs:
+        if job.state.settled:
+            report(job)
+    interrupt: BaseException | None = None
+    pending: set[Future] = set()
+    it = iter(todo)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retouch-batch") as pool:
+        # Keep at most `workers` jobs in flight, so memory stays bounded whatever the batch size.
+        def submit_next() -> bool:
+            for job in it:
+                if stop.is_set() or job.cancelled:
+                    job._settle(JobState.CANCELLED)
+                    report(job)
+                    continue
+                fut = pool.submit(process_job, job, edit, settings, predictor, predict_lock, stop)
+                fut.job = job  # type: ignore[attr-defined]
+                pending.add(fut)
+                return True
+            return False
+
+        for _ in range(workers):
+            submit_next()
+        while pending:
+            try:
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt as exc:
+                interrupt = exc
+                stop.set()
+                continue
+            for fut in done:
+                pending.discard(fut)
+                job = fut.job  # type: ignore[attr-defined]
+                try:
+                    fut.result()
+                except (KeyboardInterrupt, SystemExit):
+                    stop.set()
+                report(job)
+                submit_next()
+        # Anything never started (the loop above ends early only once stop is set).
+        for job in it:
+            job._settle(JobState.CANCELLED)
+            report(job)
+    result = BatchReport(list(jobs), time.perf_counter() - t0, interrupted=stop.is_set())
+    if interrupt is not None:
+        raise BatchInterrupted(result) from interrupt
+    return result
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_batch`; ``report`` describes what was finished."""
+
+    def __init__(self, report: BatchReport):
+        super().__init__("batch interrupted")
+        self.report = report
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "batch",
+        help="apply one edit to many photos",
+        description="Apply an instruction, preset or recipe to files, folders and globs, writing "
+        "one output per photo into -o DIR. Existing outputs are never replaced unless asked.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders or glob patterns")
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("-i", "--instruction", help="what to do, e.g. 'warm, soft film look'")
+    what.add_argument("--recipe", type=Path, metavar="FILE", help="a recipe sidecar (layers, strengths, masks)")
+    what.add_argument("--preset", metavar="NAME", help="a saved preset (see 'retouch presets')")
+    p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
+    p.add_argument("--recursive", "-r", action="store_true", help="look into sub-folders of folder inputs")
+    p.add_argument("--format", choices=list(FORMATS), default=None, help="output format (default: keep the input's when writable, else jpeg)")
+    p.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality 1-100 (default 92)")
+    p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None, help="bits per channel for png/tiff")
+    p.add_argument("--resize", type=int, default=None, metavar="LONG_EDGE", help="shrink so the long edge is at most this many pixels")
+    p.add_argument(
+        "--name",
+        default=DEFAULT_TEMPLATE,
+        metavar="TEMPLATE",
+        help="output file name; fields {stem} {ext} {name} {srcext} {index} {dir} (default %(default)s)",
+    )
+    ex = p.add_mutually_exclusive_group()
+    ex.add_argument("--skip-existing", action="store_true", help="leave photos whose output exists")
+    ex.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF and the ICC profile")
+    p.add_argument("--workers", "-j", type=int, default=min(2, os.cpu_count() or 1), help="photos in flight at once (default %(default)s)")
+    p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
+    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
+    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto", help="progress display (default: bar on a terminal)")
+    p.set_defaults(func=run)
+
+
+def _edit_from_args(args) -> Edit:
+    strength = args.strength
+    if args.preset:
+        from app.presets import PresetError, load_preset
+
+        try:
+            preset = load_preset(args.preset)
+        except PresetError as exc:
+            raise BatchError(str(exc)) from exc
+        s = preset.strength if strength is None else strength
+        if preset.recipe is not None:
+            return Edit(strength=s, recipe=_recipe_from_dict(preset.recipe, f"preset {preset.name!r}"))
+        return Edit(instruction=preset.instruction_text(), strength=s)
+    s = 1.0 if strength is None else strength
+    if args.recipe is not None:
+        return Edit(strength=s, recipe=_load_recipe(args.recipe))
+    if args.instruction is None:
+        raise BatchError("say what to do: -i TEXT, --preset NAME or --recipe FILE")
+    return Edit(instruction=args.instruction, strength=s)
+
+
+def _recipe_module():
+    try:
+        import model.recipe as recipe
+    except ModuleNotFoundError as exc:
+        if exc.name != "model.recipe":
+            raise
+        raise BatchError("recipes are not available in this build (model.recipe is missing)") from None
+    return recipe
+
+
+def _load_recipe(path: Path):
+    recipe = _recipe_module()
+    try:
+        return recipe.load_recipe(path)
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"{path}: cannot load recipe ({exc})") from exc
+
+
+def _recipe_from_dict(data: dict, source: str):
+    recipe = _recipe_module()
+    try:
+        return recipe.Recipe.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BatchError(f"{source}: invalid recipe ({exc})") from exc
+
+
+def content_checker():
+    """``(check_instruction, ContentEditError)`` from ``model.instructions``, or None while that
+    package (another engineer's) does not provide them yet."""
+    import importlib
+
+    try:
+        mod = importlib.import_module("model.instructions")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("model.instructions",):
+            raise
+        return None
+    check, error = getattr(mod, "check_instruction", None), getattr(mod, "ContentEditError", None)
+    return None if check is None or error is None else (check, error)
+
+
+def _check_instruction(edit: Edit) -> None:
+    """Refuse content edits ("add a hat") before anything is written."""
+    texts = [edit.instruction] if edit.recipe is None else [
+        getattr(layer, "instruction", "") for layer in getattr(edit.recipe, "layers", [])
+    ]
+    checker = content_checker()
+    if checker is None:
+        return
+    check_instruction, ContentEditError = checker
+    for text in texts:
+        try:
+            check_instruction(text or "")
+        except ContentEditError as exc:
+            raise BatchError(str(exc)) from exc
+
+
+def _check_writable(folder: Path, dry_run: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise BatchError(f"output {folder} exists and is not a folder")
+    if dry_run:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".retouch-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BatchError(f"output folder {folder} is not writable ({exc.strerror or exc})") from None
+
+
+class _Progress:
+    """tqdm bar with ETA on a terminal, one plain line per photo otherwise."""
+
+    def __init__(self, total: int, mode: str, stream=None):
+        self.stream = stream or sys.stderr
+        if mode == "auto":
+            mode = "bar" if self.stream.isatty() else "lines"
+        self.mode = mode
+        self.bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="photo", file=self.stream, dynamic_ncols=True)
+
+    def __call__(self, job: BatchJob, done: int, total: int) -> None:
+        if self.mode == "none":
+            return
+        label = {
+            JobState.DONE: f"-> {job.output}",
+            JobState.SKIPPED: f"skipped ({job.error})",
+            JobState.FAILED: f"FAILED: {job.error}",
+            JobState.CANCELLED: "cancelled",
+        }.get(job.state, job.state.value)
+        if self.bar is not None:
+            if job.state == JobState.FAILED:
+                self.bar.write(f"{job.source}: {label}", file=self.stream)
+            self.bar.set_postfix_str(job.source.name, refresh=False)
+            self.bar.update(1)
+        else:
+            w = len(str(total))
+            print(f"[{done:>{w}}/{total}] {job.source} {label}", file=sys.stdout, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BatchError as exc:
+        print(f"retouch batch: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    existing = "skip" if args.skip_existing else "overwrite" if args.overwrite else "refuse"
+    settings = OutputSettings(
+        out_dir=args.output,
+        fmt=args.format,
+        quality=args.quality,
+        bit_depth=args.bit_depth,
+        resize=args.resize,
+        name_template=args.name,
+        existing=existing,
+        keep_metadata=not args.strip_metadata,
+    )
+    edit = _edit_from_args(args)
+    _check_instruction(edit)
+    if args.workers < 1:
+        raise BatchError(f"--workers must be >= 1, got {args.workers}")
+    inputs, problems = collect_inputs(args.inputs, args.recursive, exclude=args.output)
+    jobs = make_jobs(inputs, settings)
+    for arg, reason in problems:
+        print(f"retouch batch: {arg}: {reason}", file=sys.stderr)
+    if not jobs:
+        print("retouch batch: no photos to process", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        return _dry_run(jobs, edit, settings, problems)
+    _check_writable(settings.out_dir, dry_run=False)
+
+    from model.runtime import ModelError, load_predictor
+
+    if any(j.state == JobState.PENDING for j in jobs):
+        try:
+            predictor = load_predictor(args.model)
+        except ModelError as exc:
+            raise BatchError(str(exc)) from exc
+    else:
+        predictor = None
+    print(f"retouch batch: {edit.describe()}, {len(jobs)} photos -> {settings.out_dir} ({args.workers} workers)", file=sys.stderr)
+    progress = _Progress(len(jobs), args.progress)
+    try:
+        report = run_batch(jobs, edit, settings, predictor, workers=args.workers, progress_callback=progress)
+    except BatchInterrupted as exc:
+        report = exc.report
+    finally:
+        progress.close()
+    _print_summary(report, problems)
+    if report.interrupted:
+        return 130
+    return 0 if report.ok and not problems else 1
+
+
+def _dry_run(jobs: list[BatchJob], edit: Edit, settings: OutputSettings, problems) -> int:
+    print(f"dry run: {edit.describe()} -> {settings.out_dir}")
+    for job in jobs:
+        if job.state == JobState.PENDING:
+            print(f"  write  {job.source} -> {job.output}")
+        elif job.state == JobState.SKIPPED:
+            print(f"  skip   {job.source} ({job.error})")
+        else:
+            print(f"  FAIL   {job.source}: {job.error}")
+    n_write = sum(j.state == JobState.PENDING for j in jobs)
+    n_fail = sum(j.state == JobState.FAILED for j in jobs)
+    n_skip = sum(j.state == JobState.SKIPPED for j in jobs)
+    print(f"dry run: {n_write} would be written, {n_skip} skipped, {n_fail} would fail; nothing written")
+    return 0 if n_fail == 0 and not problems else 1
+
+
+def _print_summary(report: BatchReport, problems) -> None:
+    print(report.summary())
+    failures = [(str(j.source), j.error or "failed") for j in report.failed] + list(problems)
+    if failures:
+        print(f"failed ({len(failures)}):", file=sys.stderr)
+        for path, reason in failures:
+            print(f"  {path}: {reason}", file=sys.stderr)
