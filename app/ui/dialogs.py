@@ -73,10 +73,10 @@ class ExportDialog(QDialog):
     def _sync(self) -> None:
         fmt = self.fmt.currentText()
         self.quality.setEnabled(fmt in ("jpg", "webp"))
-        self.depth.setEnabled(fmt == "tiff")
-        if fmt != "tiff":
+        self.depth.setEnabled(fmt in ("png", "tiff"))
+        if fmt not in ("png", "tiff"):
             self.depth.setCurrentText("8")
-        self.note.setText("16-bit output is written as TIFF." if fmt == "tiff" else "")
+        self.note.setText("" if fmt in ("png", "tiff") else "16-bit output needs PNG or TIFF.")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export to", self.dest.text())

@@ -109,37 +109,31 @@ class History:
 
 
 class Document:
-    """One open photo: its pixels, proxy, layers and history.
+    """One open photo: its screen-size pixels, full size, layers and history.
 
-    ``predictions`` maps :meth:`prediction_key` -> Prediction for the current model; it survives
-    undo/redo. The document never writes the photo file.
+    ``pixels`` is the photo at preview size (uint8) and ``size`` the full-resolution
+    ``(width, height)`` that strokes are stored in; the full-resolution pixels are only decoded by
+    export jobs, off the GUI thread. ``predictions`` maps :meth:`prediction_key` -> Prediction;
+    it survives undo/redo. The document never writes the photo file.
     """
 
-    def __init__(self, path: Path, pixels: np.ndarray, *, model_id: str = "", photo: Any = None):
+    def __init__(self, path: Path, pixels: np.ndarray, *, size: tuple[int, int] | None = None,
+                 model_id: str = "", photo: Any = None):
         self.path = Path(path)
         self.pixels = pixels
         self.photo = photo
         self.model_id = model_id
+        self.size: tuple[int, int] = tuple(size) if size else (pixels.shape[1], pixels.shape[0])
         self.layers: tuple[LayerState, ...] = ()
         self.current = -1
         self.history = History()
         self.predictions: dict[tuple, Any] = {}
         self.errors: dict[str, str] = {}
         self.dirty = False
-        self._proxy: np.ndarray | None = None
 
     @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) in image pixels."""
-        return self.pixels.shape[1], self.pixels.shape[0]
-
-    @property
-    def proxy(self) -> np.ndarray:
-        if self._proxy is None:
-            from model.photo import make_proxy
-
-            self._proxy = make_proxy(self.pixels, 512)
-        return self._proxy
+    def is_full_resolution(self) -> bool:
+        return (self.pixels.shape[1], self.pixels.shape[0]) == tuple(self.size)
 
     def prediction_key(self, layer: LayerState) -> tuple:
         # A layer's prediction depends on its own id (its input is the image below it when it

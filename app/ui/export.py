@@ -78,8 +78,8 @@ class ExportOptions:
             raise ValueError(f"unknown export format {self.fmt!r} (known: {', '.join(FORMATS)})")
         if self.bit_depth not in (8, 16):
             raise ValueError(f"bit depth must be 8 or 16, got {self.bit_depth}")
-        if self.bit_depth == 16 and self.fmt != "tiff":
-            raise ValueError("16-bit export needs TIFF")
+        if self.bit_depth == 16 and self.fmt not in ("png", "tiff"):
+            raise ValueError("16-bit export needs PNG or TIFF")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1-100, got {self.quality}")
 
@@ -112,39 +112,30 @@ def to_u8(pixels: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: Path, pixels: np.ndarray, options: ExportOptions, photo=None) -> Path:
-    """Write atomically; EXIF/ICC copied from ``photo`` when ``keep_metadata``."""
-    from PIL import Image
+    """Write through ``model.photo.save_photo`` (atomic, never onto the source photo).
+
+    EXIF/ICC come from ``photo`` when ``keep_metadata``; a previous export of ours is replaced.
+    """
+    from model.photo import save_photo
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".retouch-", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        if options.bit_depth == 16:
-            import tifffile
-
-            data = pixels if pixels.dtype == np.uint16 else pixels.astype(np.uint16) * 257
-            extratags = []
-            icc = getattr(photo, "icc", None) if options.keep_metadata else None
-            if icc:
-                extratags.append((34675, "B", len(icc), icc, True))
-            tifffile.imwrite(tmp, data, photometric="rgb", extratags=extratags)
-        else:
-            im = Image.fromarray(to_u8(pixels))
-            kw: dict = {}
-            if options.fmt in ("jpg", "webp"):
-                kw["quality"] = options.quality
-            if options.keep_metadata and photo is not None:
-                if getattr(photo, "exif", None) and options.fmt in ("jpg", "webp", "png", "tiff"):
-                    kw["exif"] = photo.exif
-                if getattr(photo, "icc", None):
-                    kw["icc_profile"] = photo.icc
-            pil_fmt = {"jpg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WEBP"}[options.fmt]
-            im.save(tmp, pil_fmt, **kw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    keep = options.keep_metadata and photo is not None
+    alpha = getattr(photo, "alpha", None)
+    if alpha is not None and (alpha.shape != pixels.shape[:2] or options.fmt == "jpg"):
+        alpha = None  # resized, or a format without alpha
+    return save_photo(
+        path,
+        pixels,
+        options.fmt,
+        options.quality,
+        exif=photo.exif if keep else None,
+        icc=photo.icc if keep else None,
+        alpha=alpha,
+        bit_depth=options.bit_depth,
+        strip_metadata=not options.keep_metadata,
+        overwrite=True,
+        source=getattr(photo, "path", None),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.settings import Settings
-from app.worker import JobQueue, ModelWorker, PredictRequest, readable_error
+from app.worker import Job, JobQueue, ModelWorker, PredictRequest, readable_error
 
 from .canvas import Canvas
 from .dialogs import ExportDialog, SettingsDialog
@@ -57,11 +57,30 @@ def expand_paths(paths) -> list[Path]:
     return out
 
 
-def load_any(path: Path):
-    """``model.photo.load_photo`` for everything it reads (RAW included once the I/O work lands)."""
-    from model.photo import load_photo
+def load_preview_photo(path: Path, long_edge: int):
+    """The photo at screen size (``model.photo.load_preview``: JPEG DCT scaling, RAW thumbnail)."""
+    from model.photo import load_preview
 
-    return load_photo(path)
+    return load_preview(path, long_edge)
+
+
+class _FullPreviewJob(Job):
+    """RAW: replace the embedded-thumbnail preview by one made from the full demosaic.
+
+    The camera's embedded JPEG is rendered differently from LibRaw's decode that export uses;
+    this makes the preview match the export once the decode is done.
+    """
+
+    def __init__(self, doc: Document, long_edge: int):
+        super().__init__(f"Decoding {doc.path.name}")
+        self.doc = doc
+        self.long_edge = long_edge
+
+    def run(self, progress):
+        from model.photo import load_photo, make_preview
+
+        photo = load_photo(self.doc.path)
+        return make_preview(photo.pixels, self.long_edge)
 
 
 def downscale_u8(pixels: np.ndarray, long_edge: int) -> np.ndarray:
@@ -278,8 +297,12 @@ class MainWindow(QMainWindow):
         return opened
 
     def _load_document(self, path: Path) -> Document:
-        photo = load_any(path)
-        doc = Document(path, photo.pixels, model_id=self.settings.model_dir, photo=photo)
+        # A screen-size decode (JPEG DCT scaling, RAW embedded preview) keeps opening instant;
+        # full resolution is decoded by the export job, off the GUI thread.
+        photo = load_preview_photo(path, self.settings.preview_long_edge)
+        base = np.ascontiguousarray(photo.pixels)
+        size = tuple(photo.info.get("size") or (base.shape[1], base.shape[0]))
+        doc = Document(path, base, size=size, model_id=self.settings.model_dir, photo=photo)
         try:
             restored = load_sidecar(path)
         except Exception as exc:  # noqa: BLE001 - an unusable sidecar must not block the photo
@@ -292,13 +315,14 @@ class MainWindow(QMainWindow):
                 self.show_message(f"{path.name}: edits were made with model '{model_id or 'default'}'; "
                                   "re-predicting with the current model")
         self.documents[path] = doc
-        base = downscale_u8(doc.pixels, self.settings.preview_long_edge)
         self._renderers[path] = PreviewRenderer(base, doc.size)
         item = QListWidgetItem(_thumbnail_icon(base), path.name)
         item.setData(Qt.ItemDataRole.UserRole, str(path))
         item.setToolTip(f"{path}\n{doc.size[0]} × {doc.size[1]}")
         self.filmstrip.addItem(item)
         self.settings.add_recent(path)
+        if path.suffix.lower() in RAW_EXTENSIONS:
+            self.jobs.submit(_FullPreviewJob(doc, self.settings.preview_long_edge))
         return doc
 
     def _select_document(self, path: Path) -> None:
@@ -632,7 +656,7 @@ class MainWindow(QMainWindow):
             pred = doc.prediction_for(layer)
             if pred is not None and any(rl.id == layer.id for rl in recipe.layers):
                 preds[layer.id] = pred
-        return ExportItem(doc.path, recipe, doc.pixels, doc.photo, preds)
+        return ExportItem(doc.path, recipe, None, None, preds)
 
     def export_dialog(self) -> None:
         if self.doc is None:
@@ -681,8 +705,7 @@ class MainWindow(QMainWindow):
             else:
                 # Fresh layer ids would not matter; predictions are per photo and made in the job.
                 recipe = to_recipe(doc.layers, doc.model_id, doc.size)
-                items.append(ExportItem(Path(path), recipe,
-                                        other.pixels if other else None, other.photo if other else None))
+                items.append(ExportItem(Path(path), recipe))
         return self._submit_job(ExportJob(items, options, self._predictor, f"Batch export ({len(items)})"))
 
     def _predictor(self):
@@ -703,11 +726,28 @@ class MainWindow(QMainWindow):
         self.panel.set_progress(done, total, text)
 
     def _on_job_finished(self, job) -> None:
+        if isinstance(job, _FullPreviewJob):
+            self._on_full_preview(job)
+            return
         summary = job.summary() if hasattr(job, "summary") else job.state
         self.panel.end_progress(summary)
         self.show_message(summary, error=bool(getattr(job, "failures", None)) or job.state == job.FAILED)
         if job is self._current_job:
             self._current_job = None
+
+    def _on_full_preview(self, job: "_FullPreviewJob") -> None:
+        doc = job.doc
+        if job.state != Job.DONE:
+            if job.error:
+                self.show_message(f"{doc.path.name}: full decode failed ({job.error}); showing the embedded preview", error=True)
+            return
+        if self.documents.get(doc.path) is not doc:
+            return
+        doc.pixels = np.ascontiguousarray(job.result)
+        self._renderers[doc.path] = PreviewRenderer(doc.pixels, doc.size)
+        if doc is self.doc:
+            self.renderer = self._renderers[doc.path]
+            self._refresh()
 
     # ------------------------------------------------------------------ settings
 

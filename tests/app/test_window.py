@@ -378,3 +378,27 @@ def test_content_edit_instruction_is_refused_readably(window, photo, predictor):
     window.apply_instruction("remove the tree and add a dog")
     assert window.last_error and predictor.calls == []
     assert window.doc.layers == ()
+
+
+def test_open_raw_and_export(window, tmp_path, predictor):
+    """A DNG opens (fast preview, then the full demosaic replaces it) and exports at full size."""
+    from tests.dng import mosaic, srgb_decode, write_dng
+
+    jpeg = np.asarray(Image.open(Path(__file__).resolve().parent.parent / "data" / "plasma_Grey.jpg").convert("RGB"))
+    scene = srgb_decode(jpeg[:200, :300].astype(np.float64) / 255.0)
+    raw = tmp_path / "scene.dng"
+    write_dng(raw, mosaic(scene))
+    window.open_paths([raw])
+    assert window.last_error == "", window.last_error
+    assert window.jobs.wait_until_idle(60)
+    assert window.doc.size == (300, 200) and window.doc.pixels.shape == (200, 300, 3)
+    window.apply_instruction("make it warm")
+    window.worker.wait_until_idle()
+    job = window.start_export(ExportOptions(fmt="png", bit_depth=16, dest_dir=str(tmp_path / "out")))
+    window.jobs.wait_until_idle(60)
+    assert job.state == "done" and not job.failures, job.summary()
+    from model.photo import load_photo
+
+    out = load_photo(job.written[0]).pixels
+    assert out.dtype == np.uint16 and out.shape == (200, 300, 3)
+    assert _diff((out >> 8).astype(np.uint8), window.canvas._buffers[0]) < 2.0
