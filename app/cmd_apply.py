@@ -165,20 +165,15 @@ def run(args) -> int:
 
 
 def _metadata_kwargs(photo, args) -> dict:
-    """Pass EXIF/ICC through when ``save_photo`` supports them."""
-    import inspect
-
-    from model.photo import save_photo
-
-    params = inspect.signature(save_photo).parameters
-    kw = {}
-    if "exif" in params and not args.strip_metadata:
-        kw["exif"] = photo.exif
-    if "icc" in params:
-        kw["icc"] = photo.icc
-    if "source" in params:
-        kw["source"] = photo.path
-    return kw
+    """Alpha, EXIF and ICC travel from the original to the output (unless stripped)."""
+    return {
+        "alpha": photo.alpha,
+        "exif": photo.exif,
+        "icc": photo.icc,
+        "source": photo.path,
+        "overwrite": args.overwrite,
+        "strip_metadata": args.strip_metadata,
+    }
 
 
 def _describe(step) -> str:

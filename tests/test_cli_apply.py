@@ -90,7 +90,7 @@ def test_refuses_to_overwrite_and_names_bad_files(photo_path, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "broken.jpg" in err and "Traceback" not in err
     assert not out2.exists()
-    assert not list(tmp_path.glob(".retouch-*"))  # no temp files left behind
+    assert not list(tmp_path.glob(".*.part"))  # no temp files left behind
     assert main(["apply", str(photo_path), "-i", "warmer", "-o", str(photo_path)]) != 0
 
 
