@@ -153,18 +153,48 @@ class Edit:
         what = f"recipe with {len(getattr(self.recipe, 'layers', []))} layers" if self.recipe else repr(self.instruction)
         return f"{what} at strength {self.strength:g}"
 
-    def render(self, pixels: np.ndarray, predictor, predict_lock: threading.Lock, checkpoint: Callable[[], None]) -> np.ndarray:
+    def render(self, pixels: np.ndarray, predictor, checkpoint: Callable[[], None]) -> np.ndarray:
+        """The edited pixels (same dtype). ``checkpoint()`` raises to stop between stages."""
         from model.pipeline import apply_prediction, predict_for
 
         if self.recipe is not None:
+            from dataclasses import replace
+
             from model.recipe import render_recipe
 
-            with predict_lock:
-                return render_recipe(pixels, self.recipe, predictor=predictor, strength=self.strength)
-        with predict_lock:
-            prediction = predict_for(predictor, pixels, self.instruction)
+            recipe = self.recipe
+            if self.strength != 1.0:
+                layers = [replace(layer, strength=layer.strength * self.strength) for layer in recipe.layers]
+                recipe = replace(recipe, layers=layers)
+
+            def stop() -> bool:
+                try:
+                    checkpoint()
+                except _Cancelled:
+                    return True
+                return False
+
+            try:
+                return render_recipe(pixels, recipe, lambda layer: predictor, cancelled=stop)
+            except InterruptedError:
+                raise _Cancelled from None
+        prediction = predict_for(predictor, pixels, self.instruction)
         checkpoint()
         return apply_prediction(pixels, prediction, self.strength)
+
+
+class _LockedPredictor:
+    """Serialises ``predict`` calls: engines need not be thread-safe, and on a small CPU two
+    concurrent network runs only fight over the same cores while decode/apply/encode overlap."""
+
+    def __init__(self, predictor, lock: threading.Lock):
+        self._predictor = predictor
+        self._lock = lock
+        self.model_id = getattr(predictor, "model_id", "")
+
+    def predict(self, proxy, instruction):
+        with self._lock:
+            return self._predictor.predict(proxy, instruction)
 
 
 @dataclass(eq=False)
@@ -418,9 +448,7 @@ def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, photo, 
     )
 
 
-def process_job(
-    job: BatchJob, edit: Edit, settings: OutputSettings, predictor, predict_lock: threading.Lock, stop: threading.Event
-) -> BatchJob:
+def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, stop: threading.Event) -> BatchJob:
     """Run one job to a settled state (never raises except KeyboardInterrupt/SystemExit)."""
     from model.photo import PhotoError, load_photo
 
@@ -446,7 +474,7 @@ def process_job(
         if bits == 16:
             pixels = _to_bits(pixels, 16)
         checkpoint()
-        edited = edit.render(pixels, predictor, predict_lock, checkpoint)
+        edited = edit.render(pixels, predictor, checkpoint)
         checkpoint()
         edited = _to_bits(edited, bits)
         job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -503,7 +531,7 @@ def run_batch(
     if workers < 1:
         raise BatchError(f"--workers must be >= 1, got {workers}")
     stop = cancel_event if cancel_event is not None else threading.Event()
-    predict_lock = threading.Lock()
+    predictor = _LockedPredictor(predictor, threading.Lock()) if predictor is not None else None
     total = len(jobs)
     settled = 0
     t0 = time.perf_counter()
@@ -529,7 +557,7 @@ def run_batch(
                     job._settle(JobState.CANCELLED)
                     report(job)
                     continue
-                fut = pool.submit(process_job, job, edit, settings, predictor, predict_lock, stop)
+                fut = pool.submit(process_job, job, edit, settings, predictor, stop)
                 fut.job = job  # type: ignore[attr-defined]
                 pending.add(fut)
                 return True
@@ -647,16 +675,16 @@ def _load_recipe(path: Path):
     recipe = _recipe_module()
     try:
         return recipe.load_recipe(path)
-    except (OSError, ValueError) as exc:
-        raise BatchError(f"{path}: cannot load recipe ({exc})") from exc
+    except (OSError, ValueError) as exc:  # RecipeError is a ValueError naming the file
+        raise BatchError(str(exc)) from exc
 
 
 def _recipe_from_dict(data: dict, source: str):
     recipe = _recipe_module()
     try:
-        return recipe.Recipe.from_dict(data)
+        return recipe.Recipe.from_dict(data, source)
     except (KeyError, TypeError, ValueError) as exc:
-        raise BatchError(f"{source}: invalid recipe ({exc})") from exc
+        raise BatchError(str(exc)) from exc
 
 
 def content_checker():
@@ -677,7 +705,7 @@ def content_checker():
 def _check_instruction(edit: Edit) -> None:
     """Refuse content edits ("add a hat") before anything is written."""
     texts = [edit.instruction] if edit.recipe is None else [
-        getattr(layer, "instruction", "") for layer in getattr(edit.recipe, "layers", [])
+        layer.instruction for layer in edit.recipe.layers if layer.kind == "instruction"
     ]
     checker = content_checker()
     if checker is None:

@@ -403,3 +403,103 @@ def test_content_edit_refused_before_writing(shoot, tmp_path, model_dir, capsys)
     assert _batch(shoot, "-i", "add a hat to the person", "-o", out, model=model_dir) == 2
     assert not out.exists()
     assert WarmPredictor.calls == 0
+
+
+def _exif_jpeg(path: Path, make: str = "TestCam") -> None:
+    exif = Image.Exif()
+    exif[0x010F] = make
+    Image.open(DATA / "plasma_Grey.jpg").save(path, exif=exif.tobytes(), quality=92)
+
+
+def test_acceptance_mixed_folder_with_preset(tmp_path, model_dir, capsys):
+    """Issue 8's 'done when': RAW + JPEGs + broken files through a preset, then a no-op rerun."""
+    from app.presets import Preset, save_preset
+    from tests.dng import mosaic, test_scene, write_dng
+
+    d = tmp_path / "shoot"
+    d.mkdir()
+    write_dng(d / "raw_0001.dng", mosaic(test_scene(96, 128)), make="RawCam")
+    _exif_jpeg(d / "jpeg_0002.jpg")
+    shutil.copy(DATA / "Wine_by_Jakkub_Mede.jpg", d / "portrait_0003.JPG")
+    good = (DATA / "plasma_Grey.jpg").read_bytes()
+    (d / "cut_0004.jpg").write_bytes(good[: len(good) // 2])
+    (d / "zero_0005.jpg").write_bytes(b"")
+    (d / "fake_0006.nef").write_bytes(os.urandom(4096))
+    before = _snapshot(d)
+    save_preset(Preset("shoot look", instruction="warm, soft film look", strength=0.7))
+    out = tmp_path / "out"
+    assert _batch(d, "--preset", "shoot look", "-o", out, "--name", "{stem}_edit.{ext}", model=model_dir) == 1
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["jpeg_0002_edit.jpg", "portrait_0003_edit.jpg", "raw_0001_edit.jpg"]
+    with Image.open(out / "jpeg_0002_edit.jpg") as im:
+        assert im.getexif().get(0x010F) == "TestCam" and im.info.get("icc_profile")
+    with Image.open(out / "raw_0001_edit.jpg") as im:
+        assert im.size == (128, 96)
+        assert im.getexif().get(0x010F) == "RawCam"
+    failed = captured.err.split("failed (3):")[1]
+    for name in ("cut_0004.jpg", "zero_0005.jpg", "fake_0006.nef"):
+        assert name in failed
+    assert "3 written, 0 skipped, 3 failed" in captured.out
+    assert "'warm, soft film look' at strength 0.7" in captured.err
+    assert _snapshot(d) == before
+    written = _snapshot(out)
+    calls = WarmPredictor.calls
+    # rerun with --skip-existing: nothing new is written or predicted; the broken files still fail
+    assert _batch(d, "--preset", "shoot look", "-o", out, "--name", "{stem}_edit.{ext}", "--skip-existing", model=model_dir) == 1
+    assert "0 written, 3 skipped, 3 failed" in capsys.readouterr().out
+    assert _snapshot(out) == written and WarmPredictor.calls == calls
+
+
+def _recipe_file(path: Path, size) -> Path:
+    import json
+
+    recipe = {
+        "version": 1,
+        "image_size": list(size),
+        "layers": [
+            {"instruction": "warm", "strength": 0.8},
+            {"instruction": "warmer on the left", "strength": 1.0,
+             "strokes": [{"points": [[0, 0], [size[0] * 0.3, size[1]]], "radius": size[0] * 0.2}]},
+        ],
+    }  # fmt: skip
+    path.write_text(json.dumps(recipe))
+    return path
+
+
+def test_recipe_matches_render_recipe(shoot, tmp_path, model_dir):
+    from model.photo import load_photo
+    from model.recipe import load_recipe, render_recipe
+    from model.runtime import load_predictor
+
+    src = shoot / SOURCES[0]
+    px = load_photo(src).pixels
+    rfile = _recipe_file(tmp_path / "look.json", (px.shape[1], px.shape[0]))
+    out = tmp_path / "out"
+    assert _batch(src, "--recipe", rfile, "--format", "png", "-o", out, model=model_dir) == 0
+    expected = render_recipe(px, load_recipe(rfile), lambda layer: load_predictor(model_dir))
+    got = np.asarray(Image.open(out / (src.stem + ".png")).convert("RGB"))
+    np.testing.assert_array_equal(got, expected)
+    assert WarmPredictor.calls == 4  # one prediction per layer, twice (batch + reference)
+    # --strength scales every layer: 0 gives the photo back
+    out0 = tmp_path / "out0"
+    assert _batch(src, "--recipe", rfile, "--strength", "0", "--format", "png", "-o", out0, model=model_dir) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(out0 / (src.stem + ".png")).convert("RGB")), px)
+
+
+def test_recipe_preset_and_bad_recipe(shoot, tmp_path, model_dir, capsys):
+    import json
+
+    from app.presets import Preset, save_preset
+
+    rfile = _recipe_file(tmp_path / "look.json", (640, 426))
+    save_preset(Preset("layered", recipe=json.loads(rfile.read_text())))
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _batch(shoot / SOURCES[0], "--preset", "layered", "--format", "png", "-o", a, model=model_dir) == 0
+    assert _batch(shoot / SOURCES[0], "--recipe", rfile, "--format", "png", "-o", b, model=model_dir) == 0
+    name = Path(SOURCES[0]).stem + ".png"
+    assert (a / name).read_bytes() == (b / name).read_bytes()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert _batch(shoot, "--recipe", bad, "-o", tmp_path / "c", model=model_dir) == 2
+    assert "bad.json" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
