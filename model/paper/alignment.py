@@ -1,0 +1,146 @@
+"""Prompt alignment (paper §3.4.2): instruction -> atomic attributes -> CLIP InfoNCE (eqs. 5-6).
+
+The attribute matcher and bank come from :mod:`model.instructions` when it provides them
+(``plan(text)`` and +/- prompts per attribute); until then (or if it lacks prompts) a small
+private rule-based bank below is used. Either way each attribute becomes
+``AttributeTarget(name, positive_prompt, negative_prompt, confidence)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import alignment_loss
+from .nets import ClipParts
+
+
+@dataclass(frozen=True)
+class AttributeTarget:
+    name: str  # e.g. "brightness:up"
+    positive: str  # p_a^+
+    negative: str  # p_a^-
+    confidence: float = 1.0  # w_a
+
+
+# (pattern, attribute, positive prompt, negative prompt, confidence)
+_FALLBACK_BANK: tuple[tuple[str, str, str, str, float], ...] = (
+    (r"\b(brighter|brighten|lighten|lighter|more exposure|increase (the )?exposure|lift)\b",
+     "brightness:up", "a bright photo", "a dark photo", 1.0),
+    (r"\b(darker|darken|dim|less exposure|reduce (the )?exposure|underexpose)\b",
+     "brightness:down", "a dark photo", "a bright photo", 1.0),
+    (r"\b(more contrast|increase (the )?contrast|punchy|punchier|crisp)\b",
+     "contrast:up", "a high contrast photo", "a flat low contrast photo", 0.9),
+    (r"\b(less contrast|reduce (the )?contrast|flatter|softer|faded)\b",
+     "contrast:down", "a flat low contrast photo", "a high contrast photo", 0.9),
+    (r"\b(warmer|warm|golden|sunset|orange)\b",
+     "temperature:warm", "a warm toned photo", "a cool toned photo", 1.0),
+    (r"\b(cooler|cool|cold|blue|bluish)\b",
+     "temperature:cool", "a cool toned photo", "a warm toned photo", 1.0),
+    (r"\b(vivid|saturated|more saturation|colou?rful|vibrant|boost (the )?colou?rs?)\b",
+     "saturation:up", "a vivid colorful photo", "a muted desaturated photo", 0.9),
+    (r"\b(muted|desaturate|desaturated|less saturation|washed)\b",
+     "saturation:down", "a muted desaturated photo", "a vivid colorful photo", 0.9),
+    (r"\b(cozy|cosy)\b", "mood:cozy", "a cozy warm photo", "a cold sterile photo", 0.7),
+    (r"\bvintage|retro\b", "style:vintage", "a vintage film photo", "a modern clean digital photo", 0.7),
+    (r"\bcinematic|film look\b", "style:cinematic", "a cinematic movie still", "a plain snapshot", 0.7),
+    (r"\bdreamy|soft glow\b", "mood:dreamy", "a dreamy soft photo", "a harsh sharp photo", 0.7),
+)
+
+
+def fallback_plan(text: str) -> list[AttributeTarget]:
+    """The private rule-based matcher: every bank entry whose pattern occurs in the text."""
+    low = text.lower()
+    out: list[AttributeTarget] = []
+    for pattern, name, pos, neg, conf in _FALLBACK_BANK:
+        if re.search(pattern, low):
+            out.append(AttributeTarget(name, pos, neg, conf))
+    return out
+
+
+def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
+    """Adapter to :mod:`model.instructions` if it exposes ``plan`` and prompts per attribute."""
+    try:
+        from model import instructions  # noqa: PLC0415 - optional, written in parallel
+    except ImportError:
+        return None
+    plan = getattr(instructions, "plan", None)
+    prompts = getattr(instructions, "attribute_prompts", None)
+    if plan is None or prompts is None:
+        return None
+
+    def run(text: str) -> list[AttributeTarget]:
+        out = []
+        for item in plan(text):
+            get = item.get if isinstance(item, dict) else (lambda k, d=None, i=item: getattr(i, k, d))
+            name, direction = get("attribute"), get("direction")
+            pair = prompts(name, direction)
+            if pair:
+                out.append(AttributeTarget(f"{name}:{direction}", pair[0], pair[1], float(get("confidence", 1.0))))
+        return out
+
+    return run
+
+
+def default_planner() -> Callable[[str], list[AttributeTarget]]:
+    return _shared_plan() or fallback_plan
+
+
+class PromptAlignment(nn.Module):
+    """``L_align`` of eq. 6 with a frozen CLIP; ``forward(x̂ (B, 3, H, W) in [0,1], instructions)``."""
+
+    def __init__(self, clip: ClipParts, tau: float = 0.07, planner: Callable[[str], list[AttributeTarget]] | None = None):
+        super().__init__()
+        self.clip = clip
+        self.model = clip.model.requires_grad_(False).eval()
+        self.tau = tau
+        self.planner = planner or default_planner()
+        self.register_buffer("mean", torch.tensor(clip.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(clip.std).view(1, 3, 1, 1), persistent=False)
+        self._text_cache: dict[str, torch.Tensor] = {}
+
+    def image_embedding(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.clip.image_size
+        x = F.interpolate(x.float(), size=(s, s), mode="bilinear", antialias=True, align_corners=False)
+        out = self.model.get_image_features(pixel_values=(x - self.mean) / self.std)
+        return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+    @torch.no_grad()
+    def text_embedding(self, prompts: list[str]) -> torch.Tensor:
+        missing = [p for p in dict.fromkeys(prompts) if p not in self._text_cache]
+        if missing:
+            tok = self.clip.tokenizer(missing, padding="max_length", truncation=True,
+                                      max_length=self.clip.tokenizer.model_max_length, return_tensors="pt")
+            out = self.model.get_text_features(input_ids=tok.input_ids.to(self.mean.device))
+            emb = out if isinstance(out, torch.Tensor) else out.pooler_output
+            for p, e in zip(missing, emb):
+                self._text_cache[p] = e.float()
+        return torch.stack([self._text_cache[p] for p in prompts])
+
+    def targets(self, instructions: list[str]) -> list[list[AttributeTarget]]:
+        return [self.planner(text) for text in instructions]
+
+    def forward(self, x_hat: torch.Tensor, instructions: list[str]) -> torch.Tensor:
+        targets = self.targets(instructions)
+        b, a = len(targets), max((len(t) for t in targets), default=0)
+        if a == 0:
+            return x_hat.sum() * 0.0
+        pos, neg = [], []
+        weights = torch.zeros(b, a, device=x_hat.device)
+        mask = torch.zeros(b, a, dtype=torch.bool, device=x_hat.device)
+        for i, attrs in enumerate(targets):
+            for j in range(a):
+                attr = attrs[j] if j < len(attrs) else None
+                pos.append(attr.positive if attr else "")
+                neg.append(attr.negative if attr else "")
+                if attr:
+                    weights[i, j] = attr.confidence
+                    mask[i, j] = True
+        pos_emb = self.text_embedding(pos).view(b, a, -1)
+        neg_emb = self.text_embedding(neg).view(b, a, -1)
+        return alignment_loss(self.image_embedding(x_hat), pos_emb, neg_emb, weights, mask, self.tau)
