@@ -68,6 +68,8 @@ def _dark_palette(app) -> None:
         (QPalette.ColorRole.ToolTipText, QColor(225, 225, 225)),
     ):
         p.setColor(role, color)
+    p.setColor(QPalette.ColorRole.PlaceholderText, QColor(130, 130, 135))
+    p.setColor(QPalette.ColorRole.Link, QColor(138, 180, 248))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 120))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 120))
     app.setPalette(p)

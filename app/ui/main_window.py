@@ -142,6 +142,9 @@ class MainWindow(QMainWindow):
         self.filmstrip.setFlow(QListView.Flow.LeftToRight)
         self.filmstrip.setWrapping(False)
         self.filmstrip.setIconSize(QSize(120, 80))
+        self.filmstrip.setGridSize(QSize(136, 112))
+        self.filmstrip.setUniformItemSizes(True)
+        self.filmstrip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.filmstrip.setFixedHeight(128)
         self.filmstrip.setMovement(QListView.Movement.Static)
         self.filmstrip.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
+        splitter.setSizes([1000, 360])
         central = QWidget()
         cl = QHBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -412,7 +416,7 @@ class MainWindow(QMainWindow):
                 return
             from model.photo import make_proxy
 
-            source = renderer.render(below, [doc.prediction_for(b) for b in below])
+            source = renderer.render(doc.layers, [doc.prediction_for(b) for b in doc.layers], upto=index)
             request = PredictRequest.make(make_proxy(source, 512), layer.instruction, doc.model_id, key)
             self._inflight[key] = layer.instruction
             self.worker.submit(request)

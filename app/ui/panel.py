@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QSlider,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -80,8 +79,7 @@ class SidePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumWidth(300)
-        self.setMaximumWidth(380)
+        self.setMinimumWidth(330)
         root = QVBoxLayout(self)
         root.setContentsMargins(8, 8, 8, 8)
         root.setSpacing(8)
@@ -104,20 +102,15 @@ class SidePanel(QWidget):
         row.addWidget(self.instruction, 1)
         row.addWidget(self.apply_button)
         lay.addLayout(row)
-        sugg = QHBoxLayout()
-        sugg.setSpacing(4)
-        self.suggestion_buttons = []
-        for text in SUGGESTIONS[:3]:
-            b = QToolButton()
-            b.setText(text)
-            b.setToolTip("Use this instruction")
-            b.setAutoRaise(True)
-            b.setStyleSheet("QToolButton { color: #8ab4f8; font-size: 11px; }")
-            b.clicked.connect(lambda _=False, t=text: self._use_suggestion(t))
-            sugg.addWidget(b)
-            self.suggestion_buttons.append(b)
-        sugg.addStretch(1)
-        lay.addLayout(sugg)
+        self.suggestions = QLabel(
+            "Try: " + " · ".join(f"<a href='{html.escape(t)}' style='color:#8ab4f8; text-decoration:none'>{html.escape(t)}</a>" for t in SUGGESTIONS)
+        )
+        self.suggestions.setWordWrap(True)
+        self.suggestions.setTextFormat(Qt.TextFormat.RichText)
+        self.suggestions.setStyleSheet("color: #999; font-size: 11px;")
+        self.suggestions.setToolTip("Click a suggestion to put it in the instruction box")
+        self.suggestions.linkActivated.connect(self._use_suggestion)
+        lay.addWidget(self.suggestions)
         busy_row = QHBoxLayout()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)

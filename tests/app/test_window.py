@@ -57,6 +57,7 @@ def test_enter_in_instruction_box_applies(window, photo, predictor, qtbot):
 def test_strength_slider_never_repredicts(window, photo, predictor, qtbot):
     _open_and_apply(window, photo)
     slider = window.panel.slider
+    slices = window.renderer.slices
     outs = []
     slider.setSliderDown(True)
     for v in (0, 50, 150, 200):
@@ -64,6 +65,7 @@ def test_strength_slider_never_repredicts(window, photo, predictor, qtbot):
         outs.append(window.canvas._buffers[0].copy())
     slider.setSliderDown(False)
     assert predictor.calls == ["make it warm"]  # dragging never calls the network
+    assert window.renderer.slices == slices  # nor re-slices the grid: re-blend only
     assert np.array_equal(outs[0], window.renderer.base)  # 0 % = the original
     d = [_diff(o, window.renderer.base) for o in outs]
     assert d[0] < d[1] < d[2] < d[3]
@@ -187,6 +189,9 @@ def test_layers_visibility_reorder_delete(window, photo, predictor):
     assert not doc.layers[1].visible
     out_warm = window.canvas._buffers[0].copy()
     assert _diff(out_both, out_warm) > 5
+    slices = window.renderer.slices
+    window.panel.layers.item(0).setCheckState(Qt.CheckState.Checked)
+    assert window.renderer.slices == slices + 1  # only the layer above the change re-sliced
     window.panel.layer_move_requested.emit(1, 0)
     assert [x.id for x in doc.layers] == [dark.id, warm.id]
     window.panel.layer_delete_requested.emit(0)
