@@ -953,15 +953,21 @@ def _write_png(f: BinaryIO, data, alpha, exif, icc, opts) -> None:
     chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
     if exif:
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
-    comp = zlib.compressobj(6)
-    flat = filtered.reshape(-1)
-    step = 1 << 22
-    for i in range(0, flat.size, step):
-        piece = comp.compress(flat[i : i + step])
-        if piece:
-            chunk(b"IDAT", piece)
-    chunk(b"IDAT", comp.flush())
+    stream = _zlib_stream(filtered)
+    step = 1 << 23
+    for i in range(0, len(stream), step):
+        chunk(b"IDAT", stream[i : i + step])
     chunk(b"IEND", b"")
+
+
+def _zlib_stream(data: np.ndarray, level: int = 6) -> bytes:
+    """zlib-wrapped deflate; libdeflate (through imagecodecs) is ~2.5x faster than zlib."""
+    try:
+        import imagecodecs
+
+        return bytes(imagecodecs.deflate_encode(data.reshape(-1), level=level))
+    except ImportError:  # pragma: no cover
+        return zlib.compress(data.reshape(-1), level)
 
 
 _TIFF_IFD0_ASCII = (270, 271, 272, 306, 315, 33432)  # description, make, model, datetime, artist, copyright
