@@ -304,10 +304,13 @@ def _cms_16bit(pixels: np.ndarray, icc: bytes, colorspace: str) -> np.ndarray:
 # EXIF
 
 
-def _exif_reset_orientation(exif: bytes | None, drop_thumbnail: bool = False) -> bytes | None:
+def _exif_reset_orientation(
+    exif: bytes | None, drop_thumbnail: bool = False, size: tuple[int, int] | None = None
+) -> bytes | None:
     """Set the orientation tag to 1 in place (lossless: MakerNotes, GPS and lens stay byte-exact).
 
-    ``drop_thumbnail`` unlinks IFD1 (the embedded EXIF thumbnail would show the unedited picture).
+    ``drop_thumbnail`` unlinks IFD1 (the embedded EXIF thumbnail would show the unedited picture);
+    ``size`` = (W, H) rewrites PixelXDimension/PixelYDimension in the Exif IFD.
     Accepts blocks with or without the ``Exif\\0\\0`` prefix; returns None for unparseable data.
     """
     if not exif:
@@ -318,13 +321,27 @@ def _exif_reset_orientation(exif: bytes | None, drop_thumbnail: bool = False) ->
         order = {b"II": "<", b"MM": ">"}[bytes(data[base : base + 2])]
         (ifd,) = struct.unpack_from(order + "I", data, base + 4)
         (count,) = struct.unpack_from(order + "H", data, base + ifd)
+        exif_ifd = None
         for i in range(count):
             entry = base + ifd + 2 + 12 * i
             tag, typ, n = struct.unpack_from(order + "HHI", data, entry)
             if tag == 0x0112 and typ == 3 and n == 1:
                 struct.pack_into(order + "H", data, entry + 8, 1)
+            elif tag == 0x8769 and typ in (4, 13) and n == 1:
+                (exif_ifd,) = struct.unpack_from(order + "I", data, entry + 8)
         if drop_thumbnail:
             struct.pack_into(order + "I", data, base + ifd + 2 + 12 * count, 0)
+        if size is not None and exif_ifd:
+            (sub_count,) = struct.unpack_from(order + "H", data, base + exif_ifd)
+            for i in range(sub_count):
+                entry = base + exif_ifd + 2 + 12 * i
+                tag, typ, n = struct.unpack_from(order + "HHI", data, entry)
+                if tag in (0xA002, 0xA003) and n == 1:
+                    value = size[0] if tag == 0xA002 else size[1]
+                    if typ == 4:
+                        struct.pack_into(order + "I", data, entry + 8, value)
+                    elif typ == 3 and value < 65536:
+                        struct.pack_into(order + "H", data, entry + 8, value)
     except (KeyError, struct.error):
         return None
     return bytes(data)
@@ -516,9 +533,10 @@ def _decode_tiff_16(path: Path) -> tuple[np.ndarray, str]:
         arr = page.asarray()
         photometric = int(page.photometric)
         extra = len(page.extrasamples) if page.extrasamples else 0
+        planar = int(page.planarconfig) == 2 and page.samplesperpixel > 1
     if photometric not in (1, 2) or arr.ndim not in (2, 3):
         raise UnsupportedPhotoError(path, f"16-bit TIFF with photometric {photometric} is not supported")
-    if arr.ndim == 3 and arr.shape[0] in (1, 2, 3, 4) and arr.shape[-1] > 4:  # planar
+    if planar:  # (samples, H, W) -> (H, W, samples)
         arr = np.moveaxis(arr, 0, -1)
     arr = _to_uint16(arr)
     if arr.ndim == 2:
@@ -544,12 +562,12 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
         info: dict[str, Any] = {"format": fmt, "source_mode": im.mode, "warnings": []}
         arr16 = None
         layout = None
-        if fmt == "PNG" and _png_header(path) in ((16, 2), (16, 6)):
+        if fmt == "PNG" and _png_header(path) in ((16, 2), (16, 4), (16, 6)):
             import imagecodecs
 
             with open(path, "rb") as f:
                 arr16 = imagecodecs.png_decode(f.read())
-            layout = "rgba" if arr16.shape[-1] == 4 else "rgb"
+            layout = {4: "rgba", 3: "rgb", 2: "graya"}[arr16.shape[-1]] if arr16.ndim == 3 else "gray"
         elif fmt == "TIFF":
             bits = im.tag_v2.get(258, (8,))
             bits = bits if isinstance(bits, tuple) else (bits,)
@@ -586,9 +604,9 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
             raise UnsupportedPhotoError(path, f"cannot convert ICC profile {info['icc_description']!r} ({exc})") from exc
         info["icc_converted"] = True
         icc = srgb_profile()
-    elif info.get("icc_converted_8bit"):
+    elif info.get("icc_converted_early"):
         info["icc_converted"] = True
-        info.pop("icc_converted_8bit")
+        info.pop("icc_converted_early")
     info["orientation"] = orientation
     if orientation != 1:
         pixels = _orient_array(pixels, orientation)
@@ -623,11 +641,10 @@ def _pil_pixels(
         else:
             arr16 = np.clip(arr, 0, 65535).astype(np.uint16)
         info["source_bit_depth"] = 16
-        if icc and not _is_srgb(icc):
-            try:
-                return _cms_16bit(arr16, icc, "gray"), None, srgb_profile()
-            finally:
-                info["icc_converted_8bit"] = True
+        if icc and not _is_srgb(icc) and _profile_space(icc) == "GRA":
+            converted = _cms_16bit(arr16, icc, "gray")
+            info["icc_converted_early"] = True
+            return converted, None, srgb_profile()
         return np.repeat(arr16[..., None], 3, axis=2), None, icc
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
@@ -649,7 +666,7 @@ def _pil_pixels(
         if im.mode == "CMYK" or _profile_space(icc) == im.mode.ljust(3)[:3] or (im.mode == "L" and _profile_space(icc) == "GRA"):
             try:
                 im = ImageCms.applyTransform(im, _pil_transform(icc, im.mode))
-                info["icc_converted_8bit"] = True
+                info["icc_converted_early"] = True
                 icc = srgb_profile()
             except (ImageCms.PyCMSError, OSError, ValueError) as exc:
                 raise UnsupportedPhotoError(path, f"cannot convert ICC profile ({exc})") from exc
@@ -847,7 +864,7 @@ def save_photo(
         alpha = _to_uint8(alpha) if bit_depth == 8 else _to_uint16(alpha)
     else:
         alpha = None
-    exif_out = None if strip_metadata else _exif_reset_orientation(exif, drop_thumbnail=True)
+    exif_out = None if strip_metadata else _exif_reset_orientation(exif, True, (data.shape[1], data.shape[0]))
     icc_out = icc or srgb_profile()
     writer = {
         "jpeg": _write_jpeg, "webp": _write_webp, "png": _write_png, "png16": _write_png,

@@ -72,7 +72,14 @@ def _exif_block(orientation: int = 1) -> bytes:
     ex[272] = "EOS R5"
     ex[306] = "2024:05:01 10:00:00"
     ex[0x0112] = orientation
-    ex[0x8769] = {0x9003: "2024:05:01 09:59:58", 0xA434: "RF24-70mm F2.8 L IS USM", 0x829D: 2.8, 0x8827: 400}
+    ex[0x8769] = {
+        0x9003: "2024:05:01 09:59:58",
+        0xA434: "RF24-70mm F2.8 L IS USM",
+        0x829D: 2.8,
+        0x8827: 400,
+        0xA002: 12345,  # PixelXDimension, deliberately stale: exports rewrite it
+        0xA003: 678,
+    }
     ex[0x8825] = {1: "N", 2: (47.0, 30.0, 12.5), 3: "E", 4: (8.0, 10.0, 5.0)}
     return ex.tobytes()
 
@@ -183,6 +190,12 @@ def test_16bit_png_and_tiff_decoders(tmp_path):
         assert ph.pixels.dtype == np.uint16 and np.array_equal(ph.pixels, ramp), name
     ph = load_photo(tmp_path / "a.tif")
     assert np.array_equal(ph.pixels, ramp) and np.array_equal(ph.alpha, ramp[..., 0])
+    tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(ramp, -1, 0), photometric="rgb", planarconfig="separate")
+    assert np.array_equal(load_photo(tmp_path / "planar.tif").pixels, ramp)
+    grey_alpha = np.ascontiguousarray(ramp[..., :2])
+    (tmp_path / "ga.png").write_bytes(imagecodecs.png_encode(grey_alpha))
+    ph = load_photo(tmp_path / "ga.png")
+    assert np.array_equal(ph.pixels[..., 1], ramp[..., 0]) and np.array_equal(ph.alpha, ramp[..., 1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +251,9 @@ def test_jpeg_keeps_exif_and_icc_through_an_edit(tmp_path, photo_path):
     for fmt in FORMATS:
         out = save_photo(tmp_path / f"out_{fmt}{FORMATS[fmt][0]}", replace(ph, pixels=edited), fmt)
         back = load_photo(out)
-        _assert_capture_data(_read_exif(back.exif))
+        ex = _read_exif(back.exif)
+        _assert_capture_data(ex)
+        assert (ex.get_ifd(0x8769)[0xA002], ex.get_ifd(0x8769)[0xA003]) == (edited.shape[1], edited.shape[0]), fmt
         assert back.icc is not None and "sRGB" in back.info["icc_description"], fmt
         assert not back.info["icc_converted"], fmt  # already sRGB: decoded as written
         assert back.pixels.shape == edited.shape, fmt
