@@ -80,6 +80,9 @@ class ModelWorker(QObject):
     """One thread that loads models and runs predictions.
 
     ``loader(model_id) -> Predictor`` loads a model (called on the worker thread, cached per id).
+    ``checker(instruction)`` runs first on the worker thread and raises to refuse an instruction
+    (e.g. a content edit); it may be slow the first time (a text encoder loads), which is why it
+    is not run on the GUI thread.
     """
 
     result_ready = Signal(object, object)  # (PredictRequest, Prediction)
@@ -91,11 +94,13 @@ class ModelWorker(QObject):
         self,
         loader: Callable[[str], Any],
         *,
+        checker: Callable[[str], None] | None = None,
         synchronous: bool | None = None,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
         self._loader = loader
+        self._checker = checker
         self._models: dict[str, Any] = {}
         self._models_lock = threading.Lock()
         self.synchronous = _env_synchronous() if synchronous is None else synchronous
@@ -118,6 +123,21 @@ class ModelWorker(QObject):
             if model_id not in self._models:
                 self._models[model_id] = self._loader(model_id)
             return self._models[model_id]
+
+    def preload(self, model_id: str = "") -> None:
+        """Load the model (and warm the checker) in the background so the first Enter is fast."""
+        if self.synchronous:
+            return
+
+        def work():
+            try:
+                self.predictor(model_id)
+                if self._checker is not None:
+                    self._checker("brighter")
+            except Exception:  # noqa: BLE001 - reported when a real request fails
+                log.info("preloading model %r failed", model_id, exc_info=True)
+
+        threading.Thread(target=work, name="retouch-preload", daemon=True).start()
 
     def set_loader(self, loader: Callable[[str], Any]) -> None:
         with self._models_lock:
@@ -211,6 +231,8 @@ class ModelWorker(QObject):
 
     def _run(self, request: PredictRequest):
         try:
+            if self._checker is not None:
+                self._checker(request.instruction)
             predictor = self.predictor(request.model_id)
             self.calls += 1
             return predictor.predict(request.proxy, request.instruction), None

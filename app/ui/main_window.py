@@ -121,7 +121,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Retouch Studio")
         self.resize(1400, 900)
         self.setAcceptDrops(True)
-        self.worker = ModelWorker(loader or _default_loader, synchronous=synchronous, parent=self)
+        self.worker = ModelWorker(loader or _default_loader, checker=_default_checker,
+                                  synchronous=synchronous, parent=self)
         self.jobs = JobQueue(synchronous=synchronous, parent=self)
         self.documents: dict[Path, Document] = {}
         self.doc: Document | None = None
@@ -182,6 +183,7 @@ class MainWindow(QMainWindow):
         self.panel.set_brush(self.settings.brush_size, self.settings.brush_feather, self.settings.brush_flow, self.settings.edge_aware)
         self.canvas.brush_size = self.settings.brush_size
         self._refresh()
+        self.worker.preload(self.settings.model_dir)
 
     # ------------------------------------------------------------------ setup
 
@@ -371,16 +373,6 @@ class MainWindow(QMainWindow):
         if self.doc is None:
             self.show_message("Open a photo first (Ctrl+O or drop files on the window).", error=True)
             return None
-        try:
-            from model.instructions import check_instruction
-        except ImportError:
-            check_instruction = None
-        if check_instruction is not None:
-            try:
-                check_instruction(text)
-            except Exception as exc:  # noqa: BLE001 - ContentEditError and friends become messages
-                self.show_message(readable_error(exc), error=True)
-                return None
         doc = self.doc
         layer = doc.current_layer()
         if layer is not None and doc.prediction_for(layer) is None and self._layer_key(doc, layer) in self._inflight:
@@ -786,6 +778,15 @@ class MainWindow(QMainWindow):
             self._current_job.cancel()
         self.worker.shutdown()
         super().closeEvent(event)
+
+
+def _default_checker(instruction: str) -> None:
+    """Refuse content edits (``model.instructions.check_instruction``) when that module exists."""
+    try:
+        from model.instructions import check_instruction
+    except ImportError:
+        return
+    check_instruction(instruction)
 
 
 def _default_loader(model_id: str):

@@ -381,8 +381,11 @@ def test_content_edit_instruction_is_refused_readably(window, photo, predictor):
         pytest.skip("model.instructions.check_instruction not there yet")
     window.open_paths([photo])
     window.apply_instruction("remove the tree and add a dog")
-    assert window.last_error and predictor.calls == []
-    assert window.doc.layers == ()
+    window.worker.wait_until_idle()
+    assert window.last_error and "Traceback" not in window.last_error
+    assert predictor.calls == []  # refused before the model runs
+    assert "failed" in window.panel.layers.item(0).text()
+    assert np.array_equal(window.canvas._buffers[0], window.renderer.base)
 
 
 def test_open_raw_and_export(window, tmp_path, predictor):
@@ -407,3 +410,63 @@ def test_open_raw_and_export(window, tmp_path, predictor):
     out = load_photo(job.written[0]).pixels
     assert out.dtype == np.uint16 and out.shape == (200, 300, 3)
     assert _diff((out >> 8).astype(np.uint8), window.canvas._buffers[0]) < 2.0
+
+
+def test_switching_model_repredicts_with_the_new_one(qtbot, photo):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    from .conftest import CountingPredictor
+
+    loaded = {}
+
+    def loader(model_id):
+        loaded.setdefault(model_id, CountingPredictor())
+        return loaded[model_id]
+
+    w = MainWindow(Settings(), loader=loader, synchronous=True, save_settings=False)
+    qtbot.addWidget(w)
+    _open_and_apply(w, photo)
+    w.set_model("/models/paper")
+    w.worker.wait_until_idle()
+    assert set(loaded) == {"", "/models/paper"}
+    assert loaded["/models/paper"].calls == ["make it warm"]
+    assert w.doc.prediction_for(w.doc.layers[0]) is not None
+    w.set_model("")  # back: the first model's prediction is still cached
+    assert loaded[""].calls == ["make it warm"]
+    w.close()
+
+
+def test_missing_model_folder_is_a_readable_message(qtbot, photo, tmp_path):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(Settings(model_dir=str(tmp_path / "nope")), synchronous=True, save_settings=False)
+    qtbot.addWidget(w)
+    _open_and_apply(w, photo)
+    assert "does not exist" in w.last_error and "nope" in w.last_error
+    w.close()
+
+
+def test_settings_dialog_stores_typed_values(qtbot):
+    from app.settings import Settings
+    from app.ui.dialogs import ExportDialog, SettingsDialog
+
+    s = Settings()
+    d = SettingsDialog(s)
+    qtbot.addWidget(d)
+    d.model.setCurrentIndex(1)
+    d.model_dir.setText("/models/paper")
+    d.gpu.setChecked(True)
+    d.strength.setValue(80)
+    d.store(s)
+    assert (s.model_dir, s.use_gpu, s.default_strength) == ("/models/paper", True, pytest.approx(0.8))
+    e = ExportDialog(s)
+    qtbot.addWidget(e)
+    e.fmt.setCurrentText("jpg")
+    assert not e.depth.isEnabled() and e.options().bit_depth == 8
+    e.fmt.setCurrentText("tiff")
+    e.depth.setCurrentText("16")
+    e.long_edge.setValue(2000)
+    o = e.options()
+    assert (o.fmt, o.bit_depth, o.long_edge) == ("tiff", 16, 2000)
