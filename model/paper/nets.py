@@ -99,7 +99,10 @@ def load_parts(folder: str | Path) -> DiffusionParts:
         raise PaperError(f"diffusion folder {folder} does not exist")
     missing = [s for s in SUBFOLDERS if not (folder / s).is_dir()]
     if missing:
-        raise PaperError(f"diffusion folder {folder} lacks {', '.join(missing)}/ (need {', '.join(SUBFOLDERS)})")
+        raise PaperError(
+            f"diffusion folder {folder} lacks {', '.join(m + '/' for m in missing)} (a diffusers layout needs "
+            f"{', '.join(SUBFOLDERS)})"
+        )
     try:
         unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", local_files_only=True)
         vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", local_files_only=True)
