@@ -1,0 +1,147 @@
+"""``retouch export-lut``: turn the edit on one photo into a 3D LUT (.cube) for other editors.
+
+The instruction is predicted and applied to the photo exactly as ``retouch apply`` does; then
+``model.lut.fit_photo_lut`` finds the single global colour mapping (a LUT of ``--size``³ nodes)
+closest to that edit in the least-squares sense, with a smoothness term that also fills the colours
+the photo does not contain. A bilateral-grid edit can vary across the picture and a LUT cannot, so
+the fit is reported as the mean CIEDE2000 difference between the LUT applied to the photo and the
+real edit: small for global looks, larger for edits that treat regions differently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "export-lut",
+        help="fit a 3D LUT (.cube) to the edit on a photo",
+        description="Fit a 3D LUT to the edit an instruction makes on a photo and write it as a "
+        ".cube file (DaVinci Resolve / Adobe format), reporting the fit's mean ΔE2000 on the photo.",
+    )
+    p.add_argument("input", type=Path, help="the photo the look is fitted on (never modified)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("-i", "--instruction", help="the edit, e.g. 'warm, soft film look'")
+    what.add_argument("--preset", metavar="NAME", help="a saved preset")
+    what.add_argument("--recipe", type=Path, metavar="FILE", help="a recipe sidecar (masked layers fit poorly)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .cube file to write")
+    p.add_argument("--size", type=int, default=33, help="LUT nodes per axis (default 33; 17, 33, 65 are common)")
+    p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
+    p.add_argument("--smoothness", type=float, default=1e-3, help="smoothness weight of the fit (default 1e-3)")
+    p.add_argument(
+        "--work-size",
+        type=int,
+        default=1536,
+        metavar="PX",
+        help="fit and measure on the photo scaled to this long edge (default 1536; 0 = full size)",
+    )
+    p.add_argument("--title", default=None, help="TITLE stored in the .cube (default: the instruction)")
+    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--json", action="store_true", help="print the fit report as JSON")
+    p.set_defaults(func=run)
+
+
+class LutCommandError(Exception):
+    pass
+
+
+def _edit(args):
+    from app.batch import BatchError, _edit_from_args
+
+    try:
+        return _edit_from_args(args)
+    except BatchError as exc:
+        raise LutCommandError(str(exc)) from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except LutCommandError as exc:
+        print(f"retouch export-lut: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app.batch import BatchError, _check_instruction
+    from model import lut as L
+    from model.photo import PhotoError, load_photo, to_float
+    from model.runtime import ModelError, load_predictor
+
+    if not 2 <= args.size <= 129:
+        raise LutCommandError(f"--size must be in 2..129, got {args.size}")
+    if not args.smoothness > 0:
+        raise LutCommandError(f"--smoothness must be > 0, got {args.smoothness}")
+    if args.work_size < 0:
+        raise LutCommandError(f"--work-size must be >= 0, got {args.work_size}")
+    edit = _edit(args)
+    try:
+        _check_instruction(edit)  # content edits are refused before anything is read or written
+    except BatchError as exc:
+        raise LutCommandError(str(exc)) from exc
+    out = args.output
+    if out.exists() and not args.overwrite:
+        raise LutCommandError(f"{out} already exists (use --overwrite to replace it)")
+    if out.resolve() == args.input.resolve():
+        raise LutCommandError(f"{out}: refusing to write over the input photo")
+    if not out.parent.is_dir():
+        raise LutCommandError(f"{out}: folder {out.parent} does not exist")
+
+    try:
+        predictor = load_predictor(args.model)
+        photo = load_photo(args.input)
+    except (PhotoError, ModelError) as exc:
+        print(f"retouch export-lut: {exc}", file=sys.stderr)
+        return 1
+    source = _work_image(photo.pixels, args.work_size)
+    edited = edit.render(to_float(source), predictor, lambda: None)
+    fit = L.fit_photo_lut(source, np.clip(edited, 0.0, 1.0), size=args.size, smoothness=args.smoothness)
+    title = args.title if args.title is not None else (edit.instruction or args.input.stem)
+    comments = [
+        "Made by Retouch Studio (retouch export-lut)",
+        f"Edit: {edit.describe()}",
+        f"Fitted on: {args.input.name} at {source.shape[1]}x{source.shape[0]}",
+        f"Fit: mean dE2000 {fit.delta_e_mean:.3f}, p95 {fit.delta_e_p95:.3f}, max {fit.delta_e_max:.3f}",
+        "Input and output: sRGB-encoded values in [0, 1]",
+    ]
+    try:
+        L.write_cube(out, fit.lut, title=title, comments=comments)
+    except L.CubeError as exc:
+        print(f"retouch export-lut: {exc}", file=sys.stderr)
+        return 1
+    report = {
+        "output": str(out),
+        "size": args.size,
+        "edit": edit.describe(),
+        "fitted_on": [int(source.shape[1]), int(source.shape[0])],
+        "delta_e_mean": round(fit.delta_e_mean, 4),
+        "delta_e_p95": round(fit.delta_e_p95, 4),
+        "delta_e_max": round(fit.delta_e_max, 4),
+        "colors": fit.colors,
+        "solver_iterations": fit.iterations,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(
+            f"{out}: {args.size}^3 LUT of {edit.describe()}, fitted on {args.input.name} "
+            f"({source.shape[1]}x{source.shape[0]}); mean ΔE2000 {fit.delta_e_mean:.2f} "
+            f"(95th percentile {fit.delta_e_p95:.2f}, max {fit.delta_e_max:.2f})"
+        )
+    return 0
+
+
+def _work_image(pixels: np.ndarray, long_edge: int) -> np.ndarray:
+    """8-bit working copy (the fit merges identical 8-bit colours), scaled to ``long_edge``."""
+    from app.batch import _resize, _to_bits
+
+    if long_edge:
+        pixels = _resize(pixels, long_edge)
+    return np.ascontiguousarray(_to_bits(pixels, 8))
