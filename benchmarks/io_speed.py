@@ -83,8 +83,10 @@ def main() -> None:
                 raw.postprocess()
 
         def rawpy_half() -> None:
+            params = RawOptions(half_size=True, demosaic="linear").rawpy_params()
+            params.update(output_bps=8, gamma=(2.4, 12.92))  # what load_raw_preview asks for
             with rawpy.imread(str(dng)) as raw:
-                raw.postprocess(**RawOptions(half_size=True, demosaic="linear").rawpy_params())
+                raw.postprocess(**params)
 
         def rawpy_thumb() -> None:
             with rawpy.imread(str(dng_thumb)) as raw:
@@ -102,7 +104,7 @@ def main() -> None:
         rows += [
             (f"RAW full 16-bit AHD ({mp})", "rawpy.postprocess (same settings)", t_ours_full, t_rawpy_full),
             (f"RAW full 16-bit AHD ({mp})", "rawpy.postprocess() defaults (8-bit)", t_ours_full, t_rawpy_default),
-            ("RAW first preview, half-size decode", "rawpy half_size postprocess", t_prev_half, t_rawpy_half),
+            ("RAW first preview, half-size decode", "rawpy half_size postprocess (same)", t_prev_half, t_rawpy_half),
             ("RAW first preview, embedded preview", "rawpy extract_thumb", t_prev_thumb, t_rawpy_thumb),
             ("RAW first preview (half-size)", "our full decode", t_prev_half, t_ours_full),
         ]
@@ -133,8 +135,8 @@ def main() -> None:
 
         def pillow_draft_preview() -> None:
             with Image.open(jpeg) as im:
-                im.draft("RGB", (2048, 2048))
-                np.asarray(im.convert("RGB"))
+                im.draft("RGB", (2048, 2048 * height // width))  # DCT scaling to >= the box
+                im.convert("RGB").resize((2048, 2048 * height // width), Image.Resampling.LANCZOS)
 
         t_pil = best(pillow_roundtrip, args.repeats)
         t_ours = best(ours_roundtrip, args.repeats)
@@ -148,6 +150,8 @@ def main() -> None:
         t_proxy16 = best(lambda: make_proxy(px16), args.repeats)
         t_pil_resize = best(lambda: Image.fromarray(ph.pixels).resize((512, 341), Image.Resampling.LANCZOS), args.repeats)
         t_screen = best(lambda: make_preview(ph.pixels, 2048), args.repeats)
+        t_screen16 = best(lambda: make_preview(px16, 2048), args.repeats)
+        t_pil_screen = best(lambda: Image.fromarray(ph.pixels).resize((2048, 2048 * height // width), Image.Resampling.LANCZOS), args.repeats)
         t_tiff16 = best(lambda: save_photo(out_dir / f"t{next(counter)}.tif", px16, "tiff16"), 1)
         t_tiff16_raw = best(lambda: save_photo(out_dir / f"t{next(counter)}.tif", px16, "tiff16", compression=None), 1)
         t_png16 = best(lambda: save_photo(out_dir / f"t{next(counter)}.png", px16, "png16"), 1)
@@ -159,11 +163,12 @@ def main() -> None:
         rows += [
             (f"JPEG decode+encode ({mpj})", "Pillow alone", t_ours, t_pil),
             (f"JPEG decode ({mpj})", "Pillow open+load", t_ours_dec, t_pil_dec),
-            ("JPEG first preview 2048 px (DCT draft)", "Pillow draft alone", t_prev, t_pil_prev),
+            ("JPEG first preview 2048 px (DCT draft)", "Pillow draft+LANCZOS alone", t_prev, t_pil_prev),
             ("JPEG first preview 2048 px (DCT draft)", "our full decode", t_prev, t_ours_dec),
             ("make_proxy 512 px from uint8", "Pillow LANCZOS direct", t_proxy8, t_pil_resize),
             ("make_proxy 512 px from uint16", "make_proxy uint8", t_proxy16, t_proxy8),
-            ("make_preview 2048 px from uint8", "make_proxy uint8", t_screen, t_proxy8),
+            ("make_preview 2048 px from uint8", "Pillow LANCZOS direct", t_screen, t_pil_screen),
+            ("make_preview 2048 px from uint16", "make_preview uint8", t_screen16, t_screen),
             ("export tiff16 deflate+predictor", "tifffile.imwrite same", t_tiff16, t_tifffile),
             ("export tiff16 uncompressed", "tiff16 deflate", t_tiff16_raw, t_tiff16),
             ("export png16", "tiff16 deflate", t_png16, t_tiff16),
