@@ -779,7 +779,8 @@ def make_proxy(pixels: np.ndarray, long_edge: int = 512) -> np.ndarray:
     h, w = pixels.shape[:2]
     size = _fit(w, h, long_edge)
     out = _resize(pixels, size)
-    return to_float(out) if out.dtype == np.uint8 else np.ascontiguousarray(out, dtype=np.float32)
+    # uint8 from Pillow, or the untouched input when it already fits (any dtype): scale to [0, 1]
+    return np.ascontiguousarray(to_float(out))
 
 
 def make_preview(pixels: np.ndarray, max_size: int | tuple[int, int]) -> np.ndarray:

@@ -452,8 +452,10 @@ def test_make_proxy_shapes_and_depths(photo_path):
     from16 = make_proxy(ph.pixels.astype(np.uint16) * 257)
     from_float = make_proxy(to_float(ph.pixels))
     assert np.abs(from16 - proxy).max() < 3 / 255 and np.abs(from_float - from16).max() < 1e-5
-    small = make_proxy(ph.pixels[:100, :80])
-    assert small.shape == (100, 80, 3)  # never enlarged
+    small = ph.pixels[:100, :80]
+    assert make_proxy(small).shape == (100, 80, 3)  # never enlarged
+    for px in (small, small.astype(np.uint16) * 257, to_float(small)):  # ... and scaled to [0, 1]
+        np.testing.assert_allclose(make_proxy(px), to_float(small), atol=1e-6)
 
 
 def test_proxy_is_antialiased():
