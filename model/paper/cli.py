@@ -16,6 +16,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--max-steps", type=int, default=1000, help="optimisation steps (default 1000)")
     p.add_argument("--tiny", action="store_true", help="random tiny networks: CPU smoke run, no weights")
+    p.add_argument("--config", type=Path, help="paper_config.json with hyperparameters (default: built-in, "
+                   "or the one saved in --init / --teacher)")
 
 
 def register_train(train_subparsers) -> None:
@@ -65,13 +67,24 @@ def _check_steps(args) -> None:
         raise PaperError(f"--base {args.base} does not exist")
 
 
+def _config(args):
+    if args.config is None:
+        return None
+    from .config import PaperConfig  # noqa: PLC0415
+
+    if not args.config.is_file():
+        raise PaperError(f"--config {args.config} does not exist")
+    return PaperConfig.load(args.config)
+
+
 def _run_teacher(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from .teacher import train_teacher  # noqa: PLC0415 - heavy imports only when training
 
     try:
         _check_steps(args)
-        out = train_teacher(args.data, args.out, args.max_steps, tiny=args.tiny, base=args.base)
+        out = train_teacher(args.data, args.out, args.max_steps, tiny=args.tiny, base=args.base,
+                            config=_config(args))
     except (PaperError, DataError) as exc:
         return _fail(exc)
     print(f"teacher saved to {out}")
@@ -91,7 +104,7 @@ def _run_distill(args) -> int:
             if path is not None and not Path(path).is_dir():
                 raise PaperError(f"{flag} {path} does not exist")
         out = train_distill(args.stage, args.data, args.out, args.max_steps, teacher=teacher, init=args.init,
-                            clip=args.clip, tiny=args.tiny)
+                            clip=args.clip, tiny=args.tiny, config=_config(args))
     except (PaperError, DataError) as exc:
         return _fail(exc)
     print(f"stage {args.stage} saved to {out}" + (" (model folder: retouch apply --model DIR)" if args.stage == 2 else ""))

@@ -105,7 +105,9 @@ class PaperConfig:
 
     @staticmethod
     def load(folder: str | Path) -> "PaperConfig":
-        path = Path(folder) / CONFIG_NAME
+        """Read ``folder/paper_config.json`` (or ``folder`` itself when it is a JSON file)."""
+        path = Path(folder)
+        path = path if path.is_file() else path / CONFIG_NAME
         if not path.is_file():
             raise PaperError(f"{folder}: no {CONFIG_NAME} (not a paper-model training folder)")
         try:

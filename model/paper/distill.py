@@ -211,9 +211,10 @@ def train_distill(
     init: str | Path | None = None,
     clip: str | Path | None = None,
     tiny: bool = False,
+    config: PaperConfig | None = None,
     echo=print,
 ) -> Path:
-    state = build_distill(stage, teacher, init=init, clip=clip, tiny=tiny)
+    state = build_distill(stage, teacher, init=init, clip=clip, tiny=tiny, config=config)
     dataset = TripletDataset(data, state.config.train.full_size)
     it = batches(dataset, state.config.train.batch_size, state.config.train.seed, state.device)
     logger = TrainLog(echo=echo)

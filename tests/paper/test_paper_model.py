@@ -234,3 +234,39 @@ def test_chain_stage2_applies_and_keeps_content(paper_chain, tmp_path):
     assert a.shape == b.shape
     grey = np.array([0.2126, 0.7152, 0.0722])
     assert _ssim(a @ grey, b @ grey) >= 0.98
+
+
+def test_real_path_loads_sd_layout_widens_unet_and_needs_clip(paper_pairs, tmp_path, capsys):
+    """The non-tiny code path on tiny weights: a Stable-Diffusion-layout folder (4-channel UNet)
+    as --base, a local CLIP folder as --clip, hyperparameters from --config."""
+    from diffusers import UNet2DConditionModel
+
+    from app.cli import main
+    from model.paper.nets import save_parts, tiny_clip
+
+    cfg = PaperConfig.tiny()
+    cfg_path = cfg.save(tmp_path)
+    parts = tiny_parts(cfg.net)
+    sd_unet = UNet2DConditionModel.from_config({**parts.unet.config, "in_channels": 4})
+    base = tmp_path / "sd"
+    save_parts(parts, base, unet=sd_unet)
+    loaded = load_parts(base)
+    w = loaded.unet.conv_in.weight
+    assert loaded.unet.config.in_channels == 8 and w.shape[1] == 8
+    torch.testing.assert_close(w[:, :4], sd_unet.conv_in.weight)
+    assert w[:, 4:].abs().max() == 0  # InstructPix2Pix init: the image latent starts switched off
+
+    clip_dir = tmp_path / "clip"
+    clip = tiny_clip(parts.tokenizer)
+    clip.model.save_pretrained(clip_dir)
+    clip.tokenizer.save_pretrained(clip_dir)
+
+    d, t, s1 = str(paper_pairs), tmp_path / "T", tmp_path / "S1"
+    common = ["--data", d, "--max-steps", "1", "--config", str(cfg_path)]
+    assert main(["train", "teacher", "--base", str(base), "--out", str(t), *common]) == 0
+    assert load_parts(t).unet.config.in_channels == 8
+    rc = main(["train", "distill", "--stage", "1", "--teacher", str(t), "--out", str(s1), *common])
+    assert rc == 2 and "--clip" in capsys.readouterr().err
+    assert main(["train", "distill", "--stage", "1", "--teacher", str(t), "--clip", str(clip_dir),
+                 "--out", str(s1), *common]) == 0
+    assert (s1 / "adapter.safetensors").is_file() and (s1 / "regulariser").is_dir()
