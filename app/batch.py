@@ -533,58 +533,57 @@ def run_batch(
     stop = cancel_event if cancel_event is not None else threading.Event()
     predictor = _LockedPredictor(predictor, threading.Lock()) if predictor is not None else None
     total = len(jobs)
-    settled = 0
+    reported: set[int] = set()
     t0 = time.perf_counter()
 
     def report(job: BatchJob) -> None:
-        nonlocal settled
-        settled += 1
+        if id(job) in reported:
+            return
+        reported.add(id(job))
         if progress_callback is not None:
-            progress_callback(job, settled, total)
+            progress_callback(job, len(reported), total)
 
-    todo = [j for j in jobs if not j.state.settled]
-    for job in jobs:
-        if job.state.settled:
-            report(job)
     interrupt: BaseException | None = None
-    pending: set[Future] = set()
-    it = iter(todo)
+    pending: dict[Future, BatchJob] = {}
+    todo = iter([j for j in jobs if not j.state.settled])
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retouch-batch") as pool:
-        # Keep at most `workers` jobs in flight, so memory stays bounded whatever the batch size.
-        def submit_next() -> bool:
-            for job in it:
-                if stop.is_set() or job.cancelled:
+
+        def fill() -> None:
+            # At most `workers` jobs in flight, so memory stays bounded whatever the batch size.
+            while len(pending) < workers and not stop.is_set():
+                job = next(todo, None)
+                if job is None:
+                    return
+                if job.cancelled:
                     job._settle(JobState.CANCELLED)
                     report(job)
                     continue
-                fut = pool.submit(process_job, job, edit, settings, predictor, stop)
-                fut.job = job  # type: ignore[attr-defined]
-                pending.add(fut)
-                return True
-            return False
+                pending[pool.submit(process_job, job, edit, settings, predictor, stop)] = job
 
-        for _ in range(workers):
-            submit_next()
-        while pending:
+        while True:
             try:
-                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                # Ctrl-C lands in this (the calling) thread: stop, then drain the running jobs,
+                # which finish or abandon their current photo without leaving partial files.
+                for job in jobs:
+                    if job.state.settled and job not in pending.values():
+                        report(job)
+                fill()
+                if not pending:
+                    break
+                done, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = pending.pop(fut)
+                    if isinstance(fut.exception(), (KeyboardInterrupt, SystemExit)):
+                        stop.set()  # a worker was interrupted: stop the whole batch
+                    report(job)
             except KeyboardInterrupt as exc:
                 interrupt = exc
                 stop.set()
-                continue
-            for fut in done:
-                pending.discard(fut)
-                job = fut.job  # type: ignore[attr-defined]
-                try:
-                    fut.result()
-                except (KeyboardInterrupt, SystemExit):
-                    stop.set()
-                report(job)
-                submit_next()
-        # Anything never started (the loop above ends early only once stop is set).
-        for job in it:
+    for job in jobs:  # never started because the batch was stopped
+        if not job.state.settled:
             job._settle(JobState.CANCELLED)
-            report(job)
+        report(job)
     result = BatchReport(list(jobs), time.perf_counter() - t0, interrupted=stop.is_set())
     if interrupt is not None:
         raise BatchInterrupted(result) from interrupt

@@ -503,3 +503,79 @@ def test_recipe_preset_and_bad_recipe(shoot, tmp_path, model_dir, capsys):
     assert _batch(shoot, "--recipe", bad, "-o", tmp_path / "c", model=model_dir) == 2
     assert "bad.json" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
+
+
+def test_ctrl_c_in_a_real_process_stops_cleanly(tmp_path):
+    """SIGINT (Ctrl-C) to a running `retouch batch`: exit 130, finished files complete, nothing
+    partial, the rest not written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(8):
+        shutil.copy(DATA / SOURCES[i % len(SOURCES)], d / f"p{i}.jpg")
+    model = write_model_dir(tmp_path / "slow", delay=0.4)
+    out = tmp_path / "out"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import tests.test_batch_engine;"
+        "from app.cli import main; sys.exit(main(sys.argv[2:]))"
+    )
+    # -i "" (auto) keeps the child from loading the text encoder for the content check
+    cmd = [sys.executable, "-c", code, str(root), "batch", str(d), "-i", "", "-o", str(out), "--workers", "1",
+           "--model", str(model), "--progress", "lines"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()  # the first finished photo
+        assert "[1/8]" in first, first + proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted:" in rest
+    written = sorted(p.name for p in out.iterdir())
+    assert 1 <= len(written) < 8
+    assert not [n for n in written if n.startswith(".")]  # no temp files left
+    for name in written:
+        with Image.open(out / name) as im:
+            im.load()  # complete, decodable files
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    progress = B._Progress(2, "auto", stream)
+    assert progress.mode == "bar"
+    job = B.BatchJob(1, Path("a.jpg"), Path("out/a.jpg"), state=B.JobState.DONE)
+    bad = B.BatchJob(2, Path("b.jpg"), Path("out/b.jpg"), state=B.JobState.FAILED, error="cannot decode")
+    progress(job, 1, 2)
+    progress(bad, 2, 2)
+    progress.close()
+    text = stream.getvalue()
+    assert "2/2" in text and "photo" in text and "b.jpg: FAILED: cannot decode" in text
+    assert B._Progress(2, "auto", io.StringIO()).mode == "lines"
+
+
+def test_dry_run_lists_plan_and_writes_nothing(shoot, tmp_path, model_dir, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mate_LadyBird.jpg").write_bytes(b"old")
+    (shoot / "empty.jpg").write_bytes(b"")
+    assert _batch(shoot, "-i", "warm", "-o", out, "--skip-existing", "--dry-run", model=tmp_path / "no-model") == 0
+    text = capsys.readouterr().out
+    assert "skip   " in text and "mate_LadyBird.jpg (output exists)" in text
+    assert text.count("  write  ") == 3  # includes empty.jpg: decoding is not tried in a dry run
+    assert "nothing written" in text
+    assert sorted(p.name for p in out.iterdir()) == ["mate_LadyBird.jpg"]
+    assert (out / "mate_LadyBird.jpg").read_bytes() == b"old"
+    assert WarmPredictor.calls == 0

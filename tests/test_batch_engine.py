@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ class WarmPredictor:
     raise_type: type[BaseException] = KeyboardInterrupt
     _lock = threading.Lock()
 
-    def __init__(self, spatial: bool = True):
+    def __init__(self, spatial: bool = True, delay: float = 0.0):
         self.spatial = spatial
+        self.delay = delay
 
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         assert proxy.dtype == np.float32 and proxy.ndim == 3 and max(proxy.shape[:2]) <= 512
@@ -35,6 +37,8 @@ class WarmPredictor:
             n = WarmPredictor.calls
         if WarmPredictor.raise_on_call is not None and n >= WarmPredictor.raise_on_call:
             raise WarmPredictor.raise_type("simulated failure in predict")
+        if self.delay:
+            time.sleep(self.delay)  # a slow network, for interruption tests
         d, gh, gw = 8, 4, 6
         grid = np.zeros((12, d, gh, gw), np.float32)
         lift = 0.1 * (0.5 - float(proxy.mean()))
@@ -48,12 +52,12 @@ class WarmPredictor:
 
 @register_engine("test-warm")
 def _factory(model_dir: Path, config: dict) -> WarmPredictor:
-    return WarmPredictor(spatial=config.get("spatial", True))
+    return WarmPredictor(spatial=config.get("spatial", True), delay=config.get("delay", 0.0))
 
 
-def write_model_dir(folder: Path, spatial: bool = True) -> Path:
+def write_model_dir(folder: Path, spatial: bool = True, delay: float = 0.0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps({"engine": "test-warm", "spatial": spatial}))
+    (folder / "config.json").write_text(json.dumps({"engine": "test-warm", "spatial": spatial, "delay": delay}))
     return folder
 
 
