@@ -36,6 +36,7 @@ class Canvas(QWidget):
     stroke_moved = Signal(QPointF)
     stroke_finished = Signal()
     zoom_changed = Signal(float)
+    view_changed = Signal()  # zoom, pan or size changed (the detail view follows)
     brush_size_changed = Signal(float)
 
     SPLIT_GRAB_PX = 8
@@ -51,6 +52,8 @@ class Canvas(QWidget):
         self._overlay: QImage | None = None
         self._buffers: list[np.ndarray] = []  # keep QImage memory alive
         self._overlay_buf: np.ndarray | None = None
+        self._detail: tuple[QImage, QImage, tuple[int, int, int, int]] | None = None
+        self._detail_bufs: list[np.ndarray] = []
         self.image_size: tuple[int, int] = (0, 0)  # (w, h) in image pixels
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
@@ -87,6 +90,33 @@ class Canvas(QWidget):
         self._after = qimage_rgb(after)
         self.update()
 
+    def set_detail(self, after: np.ndarray, before: np.ndarray, box: tuple[int, int, int, int]) -> None:
+        """Full-resolution pixels for the image region ``box = (x0, y0, x1, y1)`` (zoomed-in views)."""
+        self._detail_bufs = [after, before]
+        self._detail = (qimage_rgb(after), qimage_rgb(before), tuple(box))
+        self.update()
+
+    def clear_detail(self) -> None:
+        if self._detail is not None:
+            self._detail, self._detail_bufs = None, []
+            self.update()
+
+    def has_detail(self) -> bool:
+        return self._detail is not None
+
+    def visible_box(self) -> tuple[int, int, int, int] | None:
+        """The part of the image shown, in image pixels ``(x0, y0, x1, y1)``, or None."""
+        w, h = self.image_size
+        if not w or not h:
+            return None
+        tl = self.to_image(QPointF(0, 0))
+        br = self.to_image(QPointF(self.width(), self.height()))
+        x0, y0 = max(0, int(tl.x())), max(0, int(tl.y()))
+        x1, y1 = min(w, int(br.x()) + 2), min(h, int(br.y()) + 2)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return x0, y0, x1, y1
+
     def set_overlay(self, mask: np.ndarray | None) -> None:
         if mask is None:
             self._overlay, self._overlay_buf = None, None
@@ -97,6 +127,7 @@ class Canvas(QWidget):
     def clear(self, message: str = "") -> None:
         self._after = self._before = self._overlay = None
         self._buffers = []
+        self._detail, self._detail_bufs = None, []
         self.image_size = (0, 0)
         if message:
             self.message = message
@@ -116,6 +147,7 @@ class Canvas(QWidget):
         self.zoom = max(zoom, 1e-3)
         self.offset = QPointF((self.width() - w * self.zoom) / 2, (self.height() - h * self.zoom) / 2)
         self.zoom_changed.emit(self.zoom)
+        self.view_changed.emit()
 
     def fit(self) -> None:
         self.fit_mode = True
@@ -132,6 +164,7 @@ class Canvas(QWidget):
         self.offset = QPointF(anchor.x() - img.x() * zoom, anchor.y() - img.y() * zoom)
         self.fit_mode = False
         self.zoom_changed.emit(self.zoom)
+        self.view_changed.emit()
         self.update()
 
     def actual_size(self) -> None:
@@ -162,6 +195,7 @@ class Canvas(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.fit_mode:
             self._fit()
+        self.view_changed.emit()
         super().resizeEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -174,13 +208,13 @@ class Canvas(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 2.0)
         w, h = self.image_size
         target = QRectF(self.offset.x(), self.offset.y(), w * self.zoom, h * self.zoom)
-        main = self._before if (self.show_original and self._before is not None) else self._after
-        p.drawImage(target, main)
+        original = self.show_original and self._before is not None
+        self._draw_image(p, target, before=original)
         if self.split and not self.show_original and self._before is not None:
             x = self.split_pos * self.width()
             p.save()
             p.setClipRect(QRectF(0, 0, x, self.height()))
-            p.drawImage(target, self._before)
+            self._draw_image(p, target, before=True)
             p.restore()
             p.setPen(QPen(QColor(255, 255, 255, 220), 2))
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
@@ -199,6 +233,13 @@ class Canvas(QWidget):
             p.drawEllipse(self._cursor, r, r)
             p.setPen(QPen(QColor(255, 255, 255, 230), 1))
             p.drawEllipse(self._cursor, r, r)
+
+    def _draw_image(self, p: QPainter, target: QRectF, before: bool) -> None:
+        p.drawImage(target, self._before if before else self._after)
+        if self._detail is not None:
+            after, orig, (x0, y0, x1, y1) = self._detail
+            rect = QRectF(self.to_widget(QPointF(x0, y0)), self.to_widget(QPointF(x1, y1)))
+            p.drawImage(rect, orig if before else after)
 
     @staticmethod
     def _label(p: QPainter, at: QPointF, text: str) -> None:
@@ -240,6 +281,7 @@ class Canvas(QWidget):
             delta = pos - self._last
             self.offset += delta
             self.fit_mode = False
+            self.view_changed.emit()
         elif self._drag == "split":
             self.split_pos = min(max(pos.x() / max(self.width(), 1), 0.0), 1.0)
         elif self._drag == "stroke":

@@ -31,6 +31,7 @@ from app.settings import Settings
 from app.worker import Job, JobQueue, ModelWorker, PredictRequest, readable_error
 
 from .canvas import Canvas
+from .detail import DetailView
 from .dialogs import ExportDialog, SettingsDialog
 from .document import Document, LayerState, StrokeData, to_recipe
 from .export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
@@ -64,11 +65,12 @@ def load_preview_photo(path: Path, long_edge: int):
     return load_preview(path, long_edge)
 
 
-class _FullPreviewJob(Job):
-    """RAW: replace the embedded-thumbnail preview by one made from the full demosaic.
+class _FullLoadJob(Job):
+    """Decode the full-resolution photo off the GUI thread.
 
-    The camera's embedded JPEG is rendered differently from LibRaw's decode that export uses;
-    this makes the preview match the export once the decode is done.
+    Used for the zoomed-in detail view, and for RAW files, whose embedded camera preview is
+    rendered differently from the LibRaw decode that export uses: the preview is remade from
+    the full decode so it matches the export. ``result`` = (full uint8, preview uint8).
     """
 
     def __init__(self, doc: Document, long_edge: int):
@@ -79,8 +81,9 @@ class _FullPreviewJob(Job):
     def run(self, progress):
         from model.photo import load_photo, make_preview
 
-        photo = load_photo(self.doc.path)
-        return make_preview(photo.pixels, self.long_edge)
+        pixels = load_photo(self.doc.path).pixels
+        full = pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8)
+        return np.ascontiguousarray(full), make_preview(pixels, self.long_edge)
 
 
 def downscale_u8(pixels: np.ndarray, long_edge: int) -> np.ndarray:
@@ -133,6 +136,10 @@ class MainWindow(QMainWindow):
         self._current_job: ExportJob | None = None
         self.last_message = ""
         self.last_error = ""
+        self.detail: DetailView | None = None
+        self._full: tuple[Document, np.ndarray] | None = None  # full-res uint8 of the current photo
+        self._full_loading: set[Path] = set()
+        self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
         self.frame_times: list[float] = []
 
         # Widgets ----------------------------------------------------------------------------
@@ -247,6 +254,7 @@ class MainWindow(QMainWindow):
         c.stroke_moved.connect(self._on_stroke_moved)
         c.stroke_finished.connect(self._on_stroke_finished)
         c.zoom_changed.connect(lambda z: self._update_status())
+        c.view_changed.connect(self._detail_timer.start)
         c.brush_size_changed.connect(self._set_brush_size)
         self.filmstrip.currentItemChanged.connect(self._on_filmstrip_current)
 
@@ -328,7 +336,7 @@ class MainWindow(QMainWindow):
         self.filmstrip.addItem(item)
         self.settings.add_recent(path)
         if path.suffix.lower() in RAW_EXTENSIONS:
-            self.jobs.submit(_FullPreviewJob(doc, self.settings.preview_long_edge))
+            self._load_full(doc)
         return doc
 
     def _select_document(self, path: Path) -> None:
@@ -348,6 +356,8 @@ class MainWindow(QMainWindow):
             return
         self.doc = self.documents[path]
         self.renderer = self._renderers[path]
+        self.detail, self._full = None, None  # one full-resolution photo in memory at a time
+        self.canvas.clear_detail()
         self.canvas.fit_mode = True
         self._refresh()
 
@@ -489,6 +499,7 @@ class MainWindow(QMainWindow):
         layers[doc.current] = replace(layers[doc.current], strength=strength)
         out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
         self.canvas.set_after(out)
+        self._render_detail(layers)
         self.frame_times.append(time.perf_counter() - t0)
 
     def commit_strength(self, strength: float) -> None:
@@ -551,6 +562,7 @@ class MainWindow(QMainWindow):
         layers[doc.current] = replace(cur, strokes=cur.strokes + (self._current_stroke(self._stroke),), edge_aware=False)
         out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
         self.canvas.set_after(out)
+        self._render_detail(layers)
         if self.panel.overlay.isChecked():
             self.canvas.set_overlay(self.renderer.mask_of(layers[doc.current]))
 
@@ -598,6 +610,7 @@ class MainWindow(QMainWindow):
             return
         out = self.renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers])
         self.canvas.set_images(out, self.renderer.base, doc.size)
+        self._render_detail(doc.layers)
         self.preview_changed.emit()
 
     def _refresh(self, render: bool = True) -> None:
@@ -722,8 +735,8 @@ class MainWindow(QMainWindow):
         self.panel.set_progress(done, total, text)
 
     def _on_job_finished(self, job) -> None:
-        if isinstance(job, _FullPreviewJob):
-            self._on_full_preview(job)
+        if isinstance(job, _FullLoadJob):
+            self._on_full_loaded(job)
             return
         summary = job.summary() if hasattr(job, "summary") else job.state
         self.panel.end_progress(summary)
@@ -731,19 +744,62 @@ class MainWindow(QMainWindow):
         if job is self._current_job:
             self._current_job = None
 
-    def _on_full_preview(self, job: "_FullPreviewJob") -> None:
+    def _load_full(self, doc: Document) -> None:
+        if doc.path not in self._full_loading:
+            self._full_loading.add(doc.path)
+            self.jobs.submit(_FullLoadJob(doc, self.settings.preview_long_edge))
+
+    def _on_full_loaded(self, job: "_FullLoadJob") -> None:
         doc = job.doc
+        self._full_loading.discard(doc.path)
         if job.state != Job.DONE:
             if job.error:
-                self.show_message(f"{doc.path.name}: full decode failed ({job.error}); showing the embedded preview", error=True)
+                self.show_message(f"{doc.path.name}: full-resolution decode failed ({job.error})", error=True)
             return
         if self.documents.get(doc.path) is not doc:
             return
-        doc.pixels = np.ascontiguousarray(job.result)
-        self._renderers[doc.path] = PreviewRenderer(doc.pixels, doc.size)
+        full, preview = job.result
+        if doc.path.suffix.lower() in RAW_EXTENSIONS:
+            doc.pixels = np.ascontiguousarray(preview)
+            self._renderers[doc.path] = PreviewRenderer(doc.pixels, doc.size)
         if doc is self.doc:
+            self._full = (doc, full)
             self.renderer = self._renderers[doc.path]
             self._refresh()
+            self._update_detail()
+
+    # ------------------------------------------------------------------ detail (zoomed-in) view
+
+    def detail_needed(self) -> bool:
+        """True when the canvas magnifies the preview (100 % on a photo larger than the preview)."""
+        if self.doc is None or self.renderer is None:
+            return False
+        magnification = self.canvas.zoom * self.canvas.devicePixelRatioF() * self.doc.size[0] / self.renderer.base.shape[1]
+        return magnification > 1.05
+
+    def _update_detail(self) -> None:
+        doc = self.doc
+        if not self.detail_needed():
+            self.detail = None
+            self.canvas.clear_detail()
+            return
+        if self._full is None or self._full[0] is not doc:
+            self._load_full(doc)
+            return
+        box = self.canvas.visible_box()
+        if box is None:
+            self.canvas.clear_detail()
+            return
+        if self.detail is None or self.detail.full is not self._full[1]:
+            self.detail = DetailView(self._full[1], doc.size)
+        self.detail.set_box(box, self.renderer)
+        self._render_detail(doc.layers)
+
+    def _render_detail(self, layers) -> None:
+        if self.detail is None or self.doc is None or self.detail.box is None:
+            return
+        out = self.detail.render(layers, [self.doc.prediction_for(x) for x in layers])
+        self.canvas.set_detail(out, self.detail.original, self.detail.box)
 
     # ------------------------------------------------------------------ settings
 

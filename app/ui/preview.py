@@ -20,6 +20,8 @@ from .document import LayerState, to_recipe_layer
 
 
 def to_u8_mask(mask: np.ndarray) -> np.ndarray:
+    if mask.dtype == np.uint8:
+        return mask
     return (np.clip(mask, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
@@ -56,11 +58,13 @@ class PreviewRenderer:
     image_size: (w, h) of the full-resolution photo (the coordinates strokes are stored in).
     """
 
-    def __init__(self, base: np.ndarray, image_size: tuple[int, int]):
+    def __init__(self, base: np.ndarray, image_size: tuple[int, int], mask_fn=None):
         if base.dtype != np.uint8 or base.ndim != 3 or base.shape[2] != 3:
             raise ValueError("preview base must be (H, W, 3) uint8")
         self.base = np.ascontiguousarray(base)
         self.image_size = tuple(image_size)
+        # mask_fn(layer, layer_input) -> float mask or None; default rasterises the strokes.
+        self.mask_fn = mask_fn or (lambda layer, source: preview_mask(layer, self.image_size, source))
         self._cache: dict[str, _LayerCache] = {}
         self.slices = 0  # grid applications run (tests read it)
         self.mask_renders = 0
@@ -91,7 +95,7 @@ class PreviewRenderer:
                 self._cache[layer.id] = cache
             mask_sig = (layer.strokes, layer.edge_aware, layer.invert)
             if cache.mask_sig != mask_sig:
-                m = preview_mask(layer, self.image_size, current)
+                m = self.mask_fn(layer, current)
                 cache.mask = to_u8_mask(m) if m is not None else None
                 self.mask_renders += 1
                 cache.mask_sig = mask_sig

@@ -470,3 +470,33 @@ def test_settings_dialog_stores_typed_values(qtbot):
     e.long_edge.setValue(2000)
     o = e.options()
     assert (o.fmt, o.bit_depth, o.long_edge) == ("tiff", 16, 2000)
+
+
+def test_zoomed_in_view_renders_full_resolution_detail(qtbot, photo, predictor):
+    """At 100 % on a photo larger than the preview, the visible region is rendered from full-res pixels."""
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+    from model.pipeline import apply_prediction
+
+    w = MainWindow(Settings(preview_long_edge=320), loader=lambda m: predictor, synchronous=True, save_settings=False)
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    _open_and_apply(w, photo)
+    assert w.renderer.base.shape[1] == 320
+    w.canvas.set_zoom(1.0)
+    w._update_detail()  # the debounce timer's slot; the full decode ran as a (synchronous) job
+    assert w.detail_needed() and w.canvas.has_detail()
+    x0, y0, x1, y1 = w.detail.box
+    full = np.asarray(Image.open(photo).convert("RGB"))
+    expected = apply_prediction(full, w.doc.prediction_for(w.doc.layers[0]))[y0:y1, x0:x1]
+    got = w.canvas._detail_bufs[0]
+    assert got.shape == expected.shape and _diff(got, expected) < 1.0
+    w.panel.slider.setSliderDown(True)
+    w.panel.slider.setValue(0)  # live slider re-blends the detail too
+    assert np.array_equal(w.canvas._detail_bufs[0], full[y0:y1, x0:x1])
+    w.panel.slider.setSliderDown(False)
+    w.canvas.set_zoom(0.4)  # 0.4 * 640 px on screen < 320 preview px: no detail needed
+    w._update_detail()
+    assert not w.detail_needed() and not w.canvas.has_detail()
+    w.close()
