@@ -93,7 +93,7 @@ class OutputSettings:
 
     out_dir: Path
     fmt: str | None = None
-    quality: int = 92
+    quality: int = 95
     bit_depth: int | None = None
     resize: int | None = None
     name_template: str = DEFAULT_TEMPLATE
@@ -619,7 +619,7 @@ def register(subparsers) -> None:
     p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
     p.add_argument("--recursive", "-r", action="store_true", help="look into sub-folders of folder inputs")
     p.add_argument("--format", choices=list(FORMATS), default=None, help="output format (default: keep the input's when writable, else jpeg)")
-    p.add_argument("--quality", type=int, default=92, help="JPEG/WebP quality 1-100 (default 92)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95, as retouch apply)")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None, help="bits per channel for png/tiff")
     p.add_argument("--resize", type=int, default=None, metavar="LONG_EDGE", help="shrink so the long edge is at most this many pixels")
     p.add_argument(

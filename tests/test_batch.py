@@ -232,11 +232,6 @@ def test_sixteen_bit_tiff_input_stays_sixteen_bit(tmp_path, model_dir):
     np.testing.assert_array_equal(back, img)
 
 
-@pytest.mark.xfail(
-    reason="model.photo.make_proxy returns unscaled values for uint16 photos whose long edge is "
-    "<= 512 (no resize branch skips the /65535); reported to the I/O owner",
-    strict=False,
-)
 def test_small_sixteen_bit_photo_is_edited_like_its_eight_bit_copy(tmp_path, model_dir):
     import tifffile
 
