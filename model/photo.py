@@ -722,7 +722,11 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
     if pixels.dtype == np.uint8:
         return pixels
     if pixels.dtype == np.uint16:
-        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        wide = pixels.astype(np.uint32)
+        wide *= 255
+        wide += 32895
+        wide >>= 16  # == round(x / 257) for every uint16 x, without a division
+        return wide.astype(np.uint8)
     return (np.clip(np.nan_to_num(pixels), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
