@@ -354,18 +354,22 @@ _EXIF_POINTERS = (0x8769, 0x8825)  # Exif IFD, GPS IFD
 def _exif_from_tags(im: Image.Image) -> bytes | None:
     """EXIF block from a TIFF's own tags (or PNG eXIf) without the image-structure tags."""
     try:
-        src = im.getexif()
-        out = Image.Exif()
-        for tag in _EXIF_IFD0_KEEP:
-            if tag in src:
-                out[tag] = src[tag]
-        for pointer in _EXIF_POINTERS:
-            sub = src.get_ifd(pointer)
-            if sub:
-                out[pointer] = {k: v for k, v in sub.items() if k not in (0x927C, 0xA005)}
-        return out.tobytes() if len(out) else None
+        return _exif_essentials(im.getexif())
     except Exception:  # noqa: BLE001 - unreadable metadata is dropped, not fatal
         return None
+
+
+def _exif_essentials(src: Image.Exif) -> bytes | None:
+    """IFD0 descriptive tags + Exif and GPS sub-IFDs, without MakerNote and thumbnail."""
+    out = Image.Exif()
+    for tag in _EXIF_IFD0_KEEP:
+        if tag in src:
+            out[tag] = src[tag]
+    for pointer in _EXIF_POINTERS:
+        sub = src.get_ifd(pointer)
+        if sub:
+            out[pointer] = {k: v for k, v in sub.items() if k not in (0x927C, 0xA005)}
+    return out.tobytes() if len(out) else None
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -953,6 +957,14 @@ def _pil_meta(exif: bytes | None, icc: bytes) -> dict:
 
 def _write_jpeg(f: BinaryIO, data, alpha, exif, icc, opts) -> None:
     q = opts["quality"]
+    if exif and len(exif) > 65000:  # one APP1 segment holds 64 KB: shed MakerNote and thumbnail
+        try:
+            src = Image.Exif()
+            src.load(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+            exif = _exif_essentials(src)
+        except Exception:  # noqa: BLE001
+            exif = None
+        exif = exif if exif and len(exif) <= 65000 else None
     _pil_image(data, None).save(f, "JPEG", quality=q, subsampling=0 if q >= 90 else 2, **_pil_meta(exif, icc))
 
 

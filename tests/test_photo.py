@@ -487,3 +487,18 @@ def test_load_preview_jpeg_uses_draft(tmp_path, photo_path):
     assert full.pixels.shape[:2] == (big.width, big.height)
     ref = make_preview(full.pixels, 300)
     assert prev.pixels.shape == ref.shape and np.abs(prev.pixels.astype(int) - ref).mean() < 4
+
+
+def test_oversized_exif_is_trimmed_for_jpeg(tmp_path):
+    """A PNG's eXIf has no size limit but a JPEG APP1 segment holds 64 KB: drop the MakerNote."""
+    ex = _read_exif(_exif_block())
+    sub = dict(ex.get_ifd(0x8769))
+    sub[0x927C] = b"\x00" * 70_000  # a fat MakerNote
+    ex[0x8769] = sub
+    src = tmp_path / "fat.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src, exif=ex.tobytes())
+    ph = load_photo(src)
+    assert len(ph.exif) > 70_000
+    back = load_photo(save_photo(tmp_path / "slim.jpg", ph))
+    _assert_capture_data(_read_exif(back.exif))
+    assert 0x927C not in _read_exif(back.exif).get_ifd(0x8769)
