@@ -51,6 +51,11 @@ def format_plan_item(item) -> str:
     arrow = {"up": "↑", "down": "↓", "+": "↑", "-": "↓", 1: "↑", -1: "↓"}.get(direction, "")
     if not arrow and isinstance(amount, (int, float)):
         arrow = "↑" if amount > 0 else ("↓" if amount < 0 else "")
+    label = item.get("label")
+    if isinstance(name, str) and name.startswith("style:"):
+        return f"{name[6:].replace('_', ' ')} style"
+    if name and isinstance(label, str) and label:
+        return f"{str(name).replace('_', ' ')}: {label}"
     text = f"{name} {arrow}".strip()
     if isinstance(amount, (int, float)) and amount:
         text += f" {abs(amount):.2g}"
@@ -290,7 +295,7 @@ class SidePanel(QWidget):
             return
         chips = " ".join(
             "<span style='background-color:#2d4a6b; color:#e8f0fe;'>&nbsp;"
-            f"{html.escape(format_plan_item(item))}&nbsp;</span>"
+            f"{html.escape(format_plan_item(item)).replace(' ', '&nbsp;')}&nbsp;</span>"
             for item in plan
         )
         self.plan.setText(chips)

@@ -500,3 +500,26 @@ def test_zoomed_in_view_renders_full_resolution_detail(qtbot, photo, predictor):
     w._update_detail()
     assert not w.detail_needed() and not w.canvas.has_detail()
     w.close()
+
+
+def test_typing_in_the_instruction_box_does_not_trigger_shortcuts(window, photo, qtbot):
+    window.open_paths([photo])
+    window.panel.instruction.setFocus()
+    text = "bring out yellow [a bit] \\ more"
+    qtbot.keyClicks(window.panel.instruction, text)
+    assert window.panel.instruction.text() == text
+    assert not window.panel.brush_enabled.isChecked() and not window.panel.overlay.isChecked()
+    assert not window.canvas.show_original and not window.canvas.split
+    assert window.panel.brush_size.value() == window.settings.brush_size
+
+
+def test_shortcuts_on_the_canvas(window, photo, qtbot):
+    window.open_paths([photo])
+    window.canvas.setFocus()
+    size = window.panel.brush_size.value()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    assert window.panel.brush_size.value() > size
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    assert window.panel.brush_enabled.isChecked() and window.canvas.brush_mode
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Y)
+    assert window.canvas.split
