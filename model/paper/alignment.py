@@ -63,31 +63,40 @@ def fallback_plan(text: str) -> list[AttributeTarget]:
     return out
 
 
+NEUTRAL_PROMPT = "a plain unedited photo"  # the negative pole of one-way attributes (styles, fades)
+
+
 def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
-    """Adapter to :mod:`model.instructions` if it exposes ``plan`` and prompts per attribute."""
+    """Adapter to :mod:`model.instructions` (``plan`` + ``BANK`` of up/down prompts), if present."""
     try:
-        from model import instructions  # noqa: PLC0415 - optional, written in parallel
-    except ImportError:
-        return None
-    plan = getattr(instructions, "plan", None)
-    prompts = getattr(instructions, "attribute_prompts", None)
-    if plan is None or prompts is None:
+        from model.instructions import BANK, plan  # noqa: PLC0415 - optional, written in parallel
+    except ModuleNotFoundError as exc:
+        if exc.name and "model.instructions".startswith(exc.name):
+            return None
+        raise
+    except ImportError:  # the package exists but does not (yet) export plan/BANK
         return None
 
     def run(text: str) -> list[AttributeTarget]:
         out = []
         for item in plan(text):
-            get = item.get if isinstance(item, dict) else (lambda k, d=None, i=item: getattr(i, k, d))
-            name, direction = get("attribute"), get("direction")
-            pair = prompts(name, direction)
-            if pair:
-                out.append(AttributeTarget(f"{name}:{direction}", pair[0], pair[1], float(get("confidence", 1.0))))
+            attr = BANK.get(item["attribute"])
+            if attr is None or not attr.up_prompts:
+                continue
+            up = attr.up_prompts[0]
+            down = attr.down_prompts[0] if attr.down_prompts else NEUTRAL_PROMPT
+            pos, neg = (up, down) if item["direction"] > 0 else (down, up)
+            if pos == NEUTRAL_PROMPT:  # "less of a one-way style" has no prompt of its own
+                continue
+            label = item.get("label") or ("up" if item["direction"] > 0 else "down")
+            out.append(AttributeTarget(f"{attr.name}:{label}", pos, neg, float(item.get("confidence", 1.0))))
         return out
 
     return run
 
 
 def default_planner() -> Callable[[str], list[AttributeTarget]]:
+    """The instructions issue's matcher and bank when available, else :func:`fallback_plan`."""
     return _shared_plan() or fallback_plan
 
 
@@ -103,6 +112,7 @@ class PromptAlignment(nn.Module):
         self.register_buffer("mean", torch.tensor(clip.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(clip.std).view(1, 3, 1, 1), persistent=False)
         self._text_cache: dict[str, torch.Tensor] = {}
+        self._plan_cache: dict[str, list[AttributeTarget]] = {}
 
     def image_embedding(self, x: torch.Tensor) -> torch.Tensor:
         s = self.clip.image_size
@@ -123,7 +133,12 @@ class PromptAlignment(nn.Module):
         return torch.stack([self._text_cache[p] for p in prompts])
 
     def targets(self, instructions: list[str]) -> list[list[AttributeTarget]]:
-        return [self.planner(text) for text in instructions]
+        out = []
+        for text in instructions:
+            if text not in self._plan_cache:
+                self._plan_cache[text] = self.planner(text)
+            out.append(self._plan_cache[text])
+        return out
 
     def forward(self, x_hat: torch.Tensor, instructions: list[str]) -> torch.Tensor:
         targets = self.targets(instructions)

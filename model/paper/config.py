@@ -60,6 +60,7 @@ class TrainConfig:
     full_size: int = 1024  # training "full-resolution" side for the bilateral branch
     seed: int = 0
     gradient_checkpointing: bool = False
+    num_workers: int = 4  # data-loading processes
 
 
 @dataclass
@@ -77,7 +78,7 @@ class PaperConfig:
                 guidance_knots=8, adapter_hidden=16, max_text_tokens=16,
             ),
             TrainConfig(lr=1e-4, lr_regulariser=1e-4, lr_adapter=1e-3, batch_size=2, full_size=48,
-                        ema_decay=0.9),
+                        ema_decay=0.9, num_workers=0),
         )
 
     def to_dict(self) -> dict:

@@ -216,7 +216,8 @@ def train_distill(
 ) -> Path:
     state = build_distill(stage, teacher, init=init, clip=clip, tiny=tiny, config=config)
     dataset = TripletDataset(data, state.config.train.full_size)
-    it = batches(dataset, state.config.train.batch_size, state.config.train.seed, state.device)
+    it = batches(dataset, state.config.train.batch_size, state.config.train.seed, state.device,
+                 state.config.train.num_workers)
     logger = TrainLog(echo=echo)
     for step in range(1, max_steps + 1):
         x, xs, texts = next(it)

@@ -77,13 +77,22 @@ class PaperPredictor:
         x = F.interpolate(x, size=(p, p), mode="bilinear", antialias=True, align_corners=False)
         return x.clamp(0, 1).numpy()
 
+    @staticmethod
+    def plan(instruction: str) -> list:
+        """What the instruction asks for, for display (the instructions matcher when present)."""
+        try:
+            from ..instructions import plan  # noqa: PLC0415
+        except ImportError:
+            from .alignment import fallback_plan  # noqa: PLC0415
+
+            return [{"attribute": a.name, "confidence": a.confidence} for a in fallback_plan(instruction)]
+        return plan(instruction)
+
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         grid, curves, mix, bias = self.generator.run(
             None, {"image": self.prepare(proxy), "text_embedding": self.text_embedding(instruction), "noise": self.noise}
         )
-        from .alignment import default_planner  # noqa: PLC0415
-
-        plan = [{"attribute": a.name, "confidence": a.confidence} for a in default_planner()(instruction)]
+        plan = self.plan(instruction)
         guidance = GuidanceParams(curves[0].astype(np.float32), mix[0].astype(np.float32), float(bias[0]))
         return Prediction(grid[0].astype(np.float32), guidance, plan, self.model_id)
 

@@ -137,6 +137,11 @@ class Student(nn.Module):
         unet.mid_block.register_forward_hook(lambda m, i, o: features.__setitem__("mid", o))
         unet.up_blocks[-1].register_forward_hook(lambda m, i, o: features.__setitem__("up", o))
 
+    def train(self, mode: bool = True) -> "Student":
+        super().train(mode)
+        self.vae.eval()  # frozen, always in inference mode
+        return self
+
     @property
     def latent_size(self) -> int:
         return self.net.proxy_size // (2 ** (len(self.vae.config.block_out_channels) - 1))

@@ -112,7 +112,7 @@ def train_teacher(
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     ema = EMA(named_trainable("unet", unet), cfg.train.ema_decay)
     logger = TrainLog(echo=echo)
-    it = batches(dataset, cfg.train.batch_size, cfg.train.seed, device)
+    it = batches(dataset, cfg.train.batch_size, cfg.train.seed, device, cfg.train.num_workers)
     for step in range(1, max_steps + 1):
         x, xs, texts = next(it)
         with prec.autocast():

@@ -91,11 +91,12 @@ def named_trainable(prefix: str, module: nn.Module) -> dict[str, nn.Parameter]:
     return {f"{prefix}.{k}": p for k, p in module.named_parameters() if p.requires_grad}
 
 
-def batches(dataset, batch_size: int, seed: int, device: torch.device) -> Iterator:
+def batches(dataset, batch_size: int, seed: int, device: torch.device, workers: int = 0) -> Iterator:
     """Endless shuffled batches ``(x, x*, instructions)`` (x, x* on ``device``)."""
     gen = torch.Generator().manual_seed(seed)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=min(batch_size, len(dataset)), shuffle=True, drop_last=True, generator=gen
+        dataset, batch_size=min(batch_size, len(dataset)), shuffle=True, drop_last=True, generator=gen,
+        num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
     )
     while True:
         for x, xs, texts in loader:

@@ -214,6 +214,20 @@ def test_fallback_plan_matches_attributes():
     assert all(isinstance(a, AttributeTarget) and a.positive != a.negative for a in fallback_plan("cooler"))
 
 
+def test_shared_attribute_bank_gives_signed_prompt_pairs():
+    instructions = pytest.importorskip("model.instructions")
+    from model.paper.alignment import _shared_plan
+
+    planner = _shared_plan()
+    assert planner is not None
+    warm = planner("make it warmer")
+    cool = planner("make it cooler")
+    assert warm and cool and warm[0].name.startswith("temperature")
+    assert (warm[0].positive, warm[0].negative) == (cool[0].negative, cool[0].positive)
+    assert warm[0].positive in instructions.BANK["temperature"].up_prompts
+    assert 0 < warm[0].confidence <= 1
+
+
 def test_grid_regularisers_used_by_eq8():
     from model.paper.losses import FeatureLPIPS, bilateral_loss
     from model.paper.nets import tiny_parts
