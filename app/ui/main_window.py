@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self._full: tuple[Document, np.ndarray] | None = None  # full-res uint8 of the current photo
         self._full_loading: set[Path] = set()
         self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
+        self._stroke_timer = QTimer(self, singleShot=True, interval=0, timeout=self._preview_stroke)
         self.frame_times: list[float] = []
 
         # Widgets ----------------------------------------------------------------------------
@@ -552,11 +553,15 @@ class MainWindow(QMainWindow):
         lx, ly = self._stroke[-1]
         if (pos.x() - lx) ** 2 + (pos.y() - ly) ** 2 >= max(1.0, self.panel.brush_size.value() * 0.08) ** 2:
             self._stroke.append((pos.x(), pos.y()))
-            self._preview_stroke()
+            # Coalesce mouse moves: redraw once the event queue is drained.
+            if not self._stroke_timer.isActive():
+                self._stroke_timer.start()
 
     def _preview_stroke(self) -> None:
         # While painting, show the raw stroke (edge snapping runs once, on release).
         doc = self.doc
+        if self._stroke is None or doc is None or doc.current_layer() is None:
+            return
         layers = list(doc.layers)
         cur = layers[doc.current]
         layers[doc.current] = replace(cur, strokes=cur.strokes + (self._current_stroke(self._stroke),), edge_aware=False)
@@ -569,6 +574,7 @@ class MainWindow(QMainWindow):
     def _on_stroke_finished(self) -> None:
         if self._stroke is None or self.doc is None:
             return
+        self._stroke_timer.stop()
         stroke = self._current_stroke(self._stroke)
         self._stroke = None
         self.paint_stroke(stroke)
