@@ -153,8 +153,11 @@ class Edit:
         what = f"recipe with {len(getattr(self.recipe, 'layers', []))} layers" if self.recipe else repr(self.instruction)
         return f"{what} at strength {self.strength:g}"
 
-    def render(self, pixels: np.ndarray, predictor, checkpoint: Callable[[], None]) -> np.ndarray:
-        """The edited pixels (same dtype). ``checkpoint()`` raises to stop between stages."""
+    def render(
+        self, pixels: np.ndarray, predictor, checkpoint: Callable[[], None], timings: dict | None = None
+    ) -> np.ndarray:
+        """The edited pixels (same dtype). ``checkpoint()`` raises to stop between stages;
+        ``timings`` (if given) receives ``predict_ms`` (proxy + network) and ``apply_ms``."""
         from model.pipeline import apply_prediction, predict_for
 
         if self.recipe is not None:
@@ -178,9 +181,15 @@ class Edit:
                 return render_recipe(pixels, recipe, lambda layer: predictor, cancelled=stop)
             except InterruptedError:
                 raise _Cancelled from None
+        t0 = time.perf_counter()
         prediction = predict_for(predictor, pixels, self.instruction)
+        t1 = time.perf_counter()
         checkpoint()
-        return apply_prediction(pixels, prediction, self.strength)
+        out = apply_prediction(pixels, prediction, self.strength)
+        if timings is not None:
+            timings["predict_ms"] = (t1 - t0) * 1000
+            timings["apply_ms"] = (time.perf_counter() - t1) * 1000
+        return out
 
 
 class _LockedPredictor:
@@ -208,6 +217,7 @@ class BatchJob:
     state: JobState = JobState.PENDING
     error: str | None = None
     seconds: float = 0.0
+    timings: dict = field(default_factory=dict)  # per-stage milliseconds of the last run
     existing: str = "refuse"
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -463,7 +473,9 @@ def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, 
     job.state = JobState.RUNNING
     try:
         checkpoint()
+        t = time.perf_counter()
         photo = load_photo(job.source)
+        job.timings["decode_ms"] = (time.perf_counter() - t) * 1000
         checkpoint()
         pixels, alpha = photo.pixels, photo.alpha
         if settings.resize:
@@ -474,11 +486,15 @@ def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, 
         if bits == 16:
             pixels = _to_bits(pixels, 16)
         checkpoint()
-        edited = edit.render(pixels, predictor, checkpoint)
+        t = time.perf_counter()
+        edited = edit.render(pixels, predictor, checkpoint, job.timings)
+        job.timings["edit_ms"] = (time.perf_counter() - t) * 1000
         checkpoint()
         edited = _to_bits(edited, bits)
         job.output.parent.mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
         _save(job, edited, alpha, fmt, bits, photo, settings)
+        job.timings["encode_ms"] = (time.perf_counter() - t) * 1000
         job._settle(JobState.DONE)
     except _Cancelled:
         job._settle(JobState.CANCELLED)
@@ -631,7 +647,7 @@ def register(subparsers) -> None:
     ex = p.add_mutually_exclusive_group()
     ex.add_argument("--skip-existing", action="store_true", help="leave photos whose output exists")
     ex.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF and the ICC profile")
+    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF (GPS, camera, capture time); an sRGB profile is still embedded")
     p.add_argument("--workers", "-j", type=int, default=min(2, os.cpu_count() or 1), help="photos in flight at once (default %(default)s)")
     p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
     p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -71,7 +70,10 @@ def decode_encode(paths: list[Path], out: Path, workers: int, quality: int) -> f
     return time.perf_counter() - t
 
 
-def batch(paths: list[Path], out: Path, workers: int, quality: int, predictor) -> float:
+STAGES = ("decode_ms", "predict_ms", "apply_ms", "encode_ms")
+
+
+def batch(paths: list[Path], out: Path, workers: int, quality: int, predictor, stages: dict | None = None) -> float:
     from app.batch import Edit, InputFile, JobState, OutputSettings, make_jobs, run_batch
 
     settings = OutputSettings(out_dir=out, fmt="jpeg", quality=quality, existing="overwrite")
@@ -83,19 +85,35 @@ def batch(paths: list[Path], out: Path, workers: int, quality: int, predictor) -
     bad = [j for j in report.jobs if j.state != JobState.DONE]
     if bad:
         raise SystemExit(f"batch failed: {[(j.source.name, j.error) for j in bad]}")
+    if stages is not None:
+        for key in STAGES:
+            stages.setdefault(key, []).extend(j.timings.get(key, float("nan")) for j in report.jobs)
     return dt
 
 
-def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
-    """Run ``cmd``; return (seconds, its peak resident set size in MiB)."""
+_HWM = (
+    "import atexit, sys\n"
+    "def _hwm():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            sys.stderr.write('PEAK_RSS_KB ' + line.split()[1] + '\\n')\n"
+    "atexit.register(_hwm)\n"
+)
+
+
+def peak_rss_mb(code: str, argv: list[str]) -> tuple[float, float]:
+    """Run ``python -c code argv...``; return (seconds, the child's peak resident set in MiB).
+
+    The child reports its own VmHWM at exit: ``ru_maxrss`` from ``wait4`` would include the
+    parent's high-water mark, which Linux carries across fork + exec."""
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", _HWM + code, *argv], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     dt = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd} failed: {proc.stderr.read().decode()[-2000:]}")
-    return dt, usage.ru_maxrss / 1024  # Linux: KiB
+    if proc.returncode != 0:
+        raise SystemExit(f"child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    kb = [int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
+    return dt, kb[-1] / 1024
 
 
 def main() -> None:
@@ -126,10 +144,10 @@ def main() -> None:
         # Warm-up (numba kernels, text encoder caches) on one photo, not timed.
         batch(paths[:1], tmp / "warm", 1, args.quality, predictor)
 
-        base, full = [], []
+        base, full, stages = [], [], {}
         for _ in range(args.repeats):
             base.append(decode_encode(paths, tmp / "base", args.workers, args.quality))
-            full.append(batch(paths, tmp / "batch", args.workers, args.quality, predictor))
+            full.append(batch(paths, tmp / "batch", args.workers, args.quality, predictor, stages))
         n = len(paths)
         b, f = min(base), min(full)
         print(f"\n{n} photos x 24 MP JPEG, {args.workers} workers, best of {args.repeats}")
@@ -137,20 +155,22 @@ def main() -> None:
         print(f"{'decode+encode alone':24}{b:>10.2f}{n / b * 60:>12.1f}")
         print(f"{'retouch batch':24}{f:>10.2f}{n / f * 60:>12.1f}")
         print(f"ratio batch / decode+encode throughput: {b / f:.2f}  (target >= 0.8)")
+        import numpy as np
 
-        code = (
-            "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
-        )
+        print("median per-photo stage time inside the batch (wall, threads overlap): "
+              + ", ".join(f"{k[:-3]} {np.median(v):.0f} ms" for k, v in stages.items()))  # fmt: skip
+
+        code = "from app.cli import main; sys.exit(main(sys.argv[1:]))"
         model_args = ["--model", str(args.model)] if args.model else []
-        dt, rss = peak_rss_mb([sys.executable, "-c", code, "batch", str(src), "-i", "warm, soft film look",
-                               "-o", str(tmp / "mem"), "--workers", str(args.workers), "--format", "jpeg",
-                               "--quality", str(args.quality), "--progress", "none", *model_args])  # fmt: skip
+        dt, rss = peak_rss_mb(code, ["batch", str(src), "-i", "warm, soft film look", "-o", str(tmp / "mem"),
+                                     "--workers", str(args.workers), "--format", "jpeg", "--quality",
+                                     str(args.quality), "--progress", "none", *model_args])  # fmt: skip
         base_code = (
-            "import sys; from pathlib import Path; sys.path.insert(0, 'benchmarks');"
+            "from pathlib import Path; sys.path.insert(0, 'benchmarks');"
             "import batch_speed as b; ps = sorted(Path(sys.argv[1]).glob('p*.jpg'));"
             f"b.decode_encode(ps, Path(sys.argv[2]), {args.workers}, {args.quality})"
         )
-        dt0, rss0 = peak_rss_mb([sys.executable, "-c", base_code, str(src), str(tmp / "mem0")])
+        dt0, rss0 = peak_rss_mb(base_code, [str(src), str(tmp / "mem0")])
         print(f"\npeak RSS, child process, {args.workers} workers ({n} photos):")
         print(f"  retouch batch        {rss:8.0f} MiB  ({dt:.1f} s incl. start-up and model load)")
         print(f"  decode+encode alone  {rss0:8.0f} MiB  ({dt0:.1f} s)")
