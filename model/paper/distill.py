@@ -19,7 +19,7 @@ from .alignment import PromptAlignment
 from .config import PaperConfig, PaperError
 from .data import TripletDataset
 from .losses import FeatureLPIPS, ProgressiveTimesteps, bilateral_loss, data_loss, regulariser_loss, vsd_loss
-from .nets import DiffusionParts, ClipParts, encode_text, freeze, load_clip, load_parts, tiny_clip
+from .nets import ClipParts, DiffusionParts, encode_text, freeze, load_clip, load_parts, tiny_clip
 from .student import Student
 from .teacher import unet_eps
 from .training import EMA, Precision, TrainLog, batches, named_trainable, parameters_of, pick_device

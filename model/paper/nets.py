@@ -8,8 +8,6 @@ exactly as InstructPix2Pix initialises its model. Nothing is ever downloaded.
 
 from __future__ import annotations
 
-import copy
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,6 @@ from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, C
 
 from .config import NetConfig, PaperError
 from .tokenizer import build_tiny_tokenizer, load_tokenizer
-
-log = logging.getLogger(__name__)
 
 SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
@@ -130,10 +126,6 @@ def freeze(module: nn.Module) -> nn.Module:
     module.requires_grad_(False)
     module.eval()
     return module
-
-
-def copy_unet(unet: UNet2DConditionModel) -> UNet2DConditionModel:
-    return copy.deepcopy(unet)
 
 
 def encode_text(parts: DiffusionParts, texts: list[str], device=None) -> torch.Tensor:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import torch
 from torch import nn
-
-log = logging.getLogger("model.paper")
 
 
 def pick_device() -> torch.device:
