@@ -21,11 +21,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QRadioButton,
     QSlider,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -104,7 +106,14 @@ class SidePanel(QWidget):
         self.instruction.returnPressed.connect(self._on_submit)
         self.apply_button = QPushButton("Apply")
         self.apply_button.clicked.connect(self._on_submit)
+        self.history_button = QToolButton()
+        self.history_button.setText("▾")
+        self.history_button.setToolTip("Past instructions")
+        self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.history_menu = QMenu(self)
+        self.history_button.setMenu(self.history_menu)
         row.addWidget(self.instruction, 1)
+        row.addWidget(self.history_button)
         row.addWidget(self.apply_button)
         lay.addLayout(row)
         self.suggestions = QLabel(
@@ -279,6 +288,10 @@ class SidePanel(QWidget):
 
     def set_history(self, items: list[str]) -> None:
         self._history.setStringList(list(items))
+        self.history_menu.clear()
+        for text in list(items)[:15]:
+            self.history_menu.addAction(text, lambda t=text: self._use_suggestion(t))
+        self.history_button.setEnabled(bool(items))
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.busy.setVisible(busy)

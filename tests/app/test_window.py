@@ -523,3 +523,16 @@ def test_shortcuts_on_the_canvas(window, photo, qtbot):
     assert window.panel.brush_enabled.isChecked() and window.canvas.brush_mode
     qtbot.keyClick(window.canvas, Qt.Key.Key_Y)
     assert window.canvas.split
+
+
+def test_instruction_history_menu_and_suggestions(window, photo):
+    window.open_paths([photo])
+    window.apply_instruction("make it warm")
+    window.apply_instruction("dark mood")
+    window.worker.wait_until_idle()
+    actions = window.panel.history_menu.actions()
+    assert [a.text() for a in actions] == ["dark mood", "make it warm"]
+    actions[1].trigger()
+    assert window.panel.instruction.text() == "make it warm"
+    window.panel.suggestions.linkActivated.emit("brighten the shadows")
+    assert window.panel.instruction.text() == "brighten the shadows"
