@@ -79,7 +79,9 @@ def build_distill(
     freeze(parts.text_encoder)
     freeze(parts.vae)
     if init is not None:
-        student, _ = Student.load(init, parts.scheduler)
+        student, init_cfg = Student.load(init, parts.scheduler)
+        if init_cfg.net != cfg.net:
+            raise PaperError(f"--config network settings differ from those {init} was trained with")
         reg_dir = Path(init) / REGULARISER_DIR
         regulariser = (
             UNet2DConditionModel.from_pretrained(init, subfolder=REGULARISER_DIR, local_files_only=True)

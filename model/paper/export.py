@@ -51,7 +51,8 @@ class TextGraph(nn.Module):
 
 
 def _add_metadata(path: Path, meta: dict) -> None:
-    model = onnx.load(str(path))
+    # Real-size UNets exceed protobuf's 2 GB and are written with external data: leave it in place.
+    model = onnx.load(str(path), load_external_data=False)
     for k, v in meta.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = k, json.dumps(v)
