@@ -270,3 +270,33 @@ def test_real_path_loads_sd_layout_widens_unet_and_needs_clip(paper_pairs, tmp_p
     assert main(["train", "distill", "--stage", "1", "--teacher", str(t), "--clip", str(clip_dir),
                  "--out", str(s1), *common]) == 0
     assert (s1 / "adapter.safetensors").is_file() and (s1 / "regulariser").is_dir()
+
+
+def test_teacher_loss_is_eq1(tiny):
+    """ε-prediction MSE on the noised target latent, conditioned on the input latent and text."""
+    import torch.nn.functional as F
+
+    from model.paper.losses import FeatureLPIPS, data_loss
+    from model.paper.nets import encode_text
+    from model.paper.teacher import teacher_loss
+
+    cfg, parts, _ = tiny
+    p = cfg.net.proxy_size
+    x, xs = torch.rand(2, 3, p, p), torch.rand(2, 3, p, p)
+    texts = ["make it warmer", "add contrast"]
+    with torch.no_grad():
+        loss = teacher_loss(parts, x, xs, texts, cond_dropout=0.0, generator=torch.Generator().manual_seed(3))
+        g = torch.Generator().manual_seed(3)  # replay the same draws in the same order
+        z0 = parts.vae.encode(xs * 2 - 1).latent_dist.sample(g) * parts.scaling_factor
+        t = torch.randint(0, 1000, (2,), generator=g)
+        eps = torch.randn(z0.shape, generator=g)
+        acp = parts.scheduler.alphas_cumprod[t].view(-1, 1, 1, 1)
+        z_t = acp.sqrt() * z0 + (1 - acp).sqrt() * eps
+        c_img = parts.vae.encode(x * 2 - 1).latent_dist.mode()
+        pred = parts.unet(torch.cat([z_t, c_img], 1), t, encoder_hidden_states=encode_text(parts, texts)).sample
+    assert loss.item() == pytest.approx(F.mse_loss(pred, eps).item(), rel=1e-4)
+    # eq. 7 is MSE + λ·LPIPS
+    lp = FeatureLPIPS(parts.vae.encoder)
+    with torch.no_grad():
+        expected = F.mse_loss(x, xs) + 0.5 * lp(x, xs)
+        assert data_loss(x, xs, lp, 0.5).item() == pytest.approx(expected.item(), rel=1e-5)
