@@ -115,19 +115,15 @@ def format_params(params: dict) -> str:
 
 
 def parse_params(text: str) -> dict:
-    """Inverse of :func:`format_params`: ``"exposure +0.7, shadows 30"`` -> dict."""
-    params: dict[str, float] = {}
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        m = re.fullmatch(r"([A-Za-z_][\w\- ]*?)\s*[:=]?\s*([+-]?\d+(?:\.\d*)?|[+-]?\.\d+)", part)
-        if not m:
-            raise PresetError(f"cannot read parameter {part!r} (expected e.g. 'exposure +0.7')")
-        params[m.group(1).strip()] = float(m.group(2))
-    if not params:
-        raise PresetError("no parameters given")
-    return params
+    """Inverse of :func:`format_params`: ``"exposure +0.7, shadows 30"`` -> dict.
+
+    Uses param mode's own parser (``model.params``: known names, ranges, suggestions)."""
+    from model.params import parse_params as parse
+
+    try:
+        return {key: float(value) for key, value in parse(text).items()}
+    except (TypeError, ValueError) as exc:
+        raise PresetError(str(exc)) from None
 
 
 def check_name(name) -> str:

@@ -162,9 +162,13 @@ def main() -> None:
 
         code = "from app.cli import main; sys.exit(main(sys.argv[1:]))"
         model_args = ["--model", str(args.model)] if args.model else []
-        dt, rss = peak_rss_mb(code, ["batch", str(src), "-i", "warm, soft film look", "-o", str(tmp / "mem"),
-                                     "--workers", str(args.workers), "--format", "jpeg", "--quality",
-                                     str(args.quality), "--progress", "none", *model_args])  # fmt: skip
+        def batch_child(workers: int, out: str) -> tuple[float, float]:
+            return peak_rss_mb(code, ["batch", str(src), "-i", "warm, soft film look", "-o", str(tmp / out),
+                                      "--workers", str(workers), "--format", "jpeg", "--quality",
+                                      str(args.quality), "--progress", "none", *model_args])  # fmt: skip
+
+        dt, rss = batch_child(args.workers, "mem")
+        dt1, rss1 = batch_child(1, "mem1")
         base_code = (
             "from pathlib import Path; sys.path.insert(0, 'benchmarks');"
             "import batch_speed as b; ps = sorted(Path(sys.argv[1]).glob('p*.jpg'));"
@@ -173,6 +177,7 @@ def main() -> None:
         dt0, rss0 = peak_rss_mb(base_code, [str(src), str(tmp / "mem0")])
         print(f"\npeak RSS, child process, {args.workers} workers ({n} photos):")
         print(f"  retouch batch        {rss:8.0f} MiB  ({dt:.1f} s incl. start-up and model load)")
+        print(f"  ... with 1 worker    {rss1:8.0f} MiB  ({dt1:.1f} s)")
         print(f"  decode+encode alone  {rss0:8.0f} MiB  ({dt0:.1f} s)")
         print(f"  one 24 MP uint8 frame is {SIZE[0] * SIZE[1] * 3 / 2**20:.0f} MiB")
     finally:

@@ -42,6 +42,8 @@ def test_params_preset_text():
 def test_parse_params_rejects_garbage():
     with pytest.raises(PresetError, match="cannot read parameter"):
         presets.parse_params("exposure up a lot")
+    with pytest.raises(PresetError, match="sharpness|unknown"):
+        presets.parse_params("sharpness +3")
 
 
 @pytest.mark.parametrize("name", ["", ".hidden", "a/b", "a\\b", " padded", "x" * 101, "nul\x00"])
