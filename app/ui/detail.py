@@ -56,17 +56,27 @@ class DetailView:
         self.full = full_u8
         self.image_size = tuple(image_size)
         self.box: tuple[int, int, int, int] | None = None
+        self.scale = 1.0
         self.renderer: PreviewRenderer | None = None
         self._preds: dict[int, object] = {}
 
-    def set_box(self, box: tuple[int, int, int, int], preview: PreviewRenderer) -> None:
-        """Focus on ``box`` (image pixels); ``preview`` provides the masks."""
+    def set_box(self, box: tuple[int, int, int, int], preview: PreviewRenderer, scale: float = 1.0) -> None:
+        """Focus on ``box`` (image pixels) drawn at ``scale`` screen pixels per image pixel.
+
+        Below 1:1 the crop is downscaled first, so the work is bounded by the screen's pixels
+        (the resampled grids do not depend on the crop's resolution). ``preview`` provides masks.
+        """
         box = tuple(int(v) for v in box)
-        if box == self.box:
+        scale = min(1.0, float(scale))
+        if box == self.box and scale == self.scale:
             return
-        self.box = box
+        self.box, self.scale = box, scale
         x0, y0, x1, y1 = box
         crop = np.ascontiguousarray(self.full[y0:y1, x0:x1])
+        if scale < 1.0:
+            size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+            crop = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
+        out_w, out_h = crop.shape[1], crop.shape[0]
         scale_x = preview.base.shape[1] / self.image_size[0]
         scale_y = preview.base.shape[0] / self.image_size[1]
         pbox = (x0 * scale_x, y0 * scale_y, x1 * scale_x, y1 * scale_y)
@@ -75,7 +85,7 @@ class DetailView:
             m = preview.mask_of(layer)
             if m is None:
                 return None
-            return np.asarray(Image.fromarray(m).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR, box=pbox))
+            return np.asarray(Image.fromarray(m).resize((out_w, out_h), Image.Resampling.BILINEAR, box=pbox))
 
         self.renderer = PreviewRenderer(crop, self.image_size, mask_fn=mask_fn)
         self._preds.clear()

@@ -798,7 +798,7 @@ class MainWindow(QMainWindow):
             return
         if self.detail is None or self.detail.full is not self._full[1]:
             self.detail = DetailView(self._full[1], doc.size)
-        self.detail.set_box(box, self.renderer)
+        self.detail.set_box(box, self.renderer, self.canvas.zoom * self.canvas.devicePixelRatioF())
         self._render_detail(doc.layers)
 
     def _render_detail(self, layers) -> None:

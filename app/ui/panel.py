@@ -110,6 +110,7 @@ class SidePanel(QWidget):
         self.history_button.setText("▾")
         self.history_button.setToolTip("Past instructions")
         self.history_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.history_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.history_menu = QMenu(self)
         self.history_button.setMenu(self.history_menu)
         row.addWidget(self.instruction, 1)

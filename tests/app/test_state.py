@@ -152,3 +152,31 @@ def test_preview_mask_at_reduced_size_matches_the_export_mask():
         assert np.abs(fast - exact).mean() < 0.005
         assert np.abs(fast - exact).max() < 0.3  # only along the mask's own edges
         assert exact.max() > 0.9 and exact.min() < 0.1
+
+
+def test_crop_grid_reproduces_the_full_slice():
+    """Slicing a crop with its resampled grid equals slicing the whole photo, at any crop scale."""
+    from pathlib import Path
+
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+
+    from app.ui.detail import crop_grid
+    from model.fast import slice_apply
+
+    img = np.asarray(Image.open(Path(__file__).resolve().parent.parent / "data" / "Picture_1A_by_freespace.jpg").convert("RGB"))
+    h, w = img.shape[:2]
+    rng = np.random.default_rng(1)
+    grid = (gaussian_filter(rng.normal(0, 1, (12, 8, 16, 16)), (0, 1, 1.5, 1.5)) * 0.3).astype(np.float32)
+    grid[[0, 5, 10]] += 1.0
+    full = slice_apply(img, grid)
+    box = (w // 5, h // 4, w // 5 + w // 2, h // 4 + h // 2)
+    x0, y0, x1, y1 = box
+    crop = slice_apply(np.ascontiguousarray(img[y0:y1, x0:x1]), crop_grid(grid, (w, h), box))
+    err = np.abs(crop.astype(int) - full[y0:y1, x0:x1])
+    assert err.max() <= 3 and err.mean() < 0.2
+    # the identity grid stays the identity on any crop
+    ident = np.zeros((12, 8, 16, 16), np.float32)
+    ident[[0, 5, 10]] = 1.0
+    g = crop_grid(ident, (w, h), box)
+    assert np.allclose(g[[0, 5, 10]], 1.0) and np.allclose(np.delete(g, [0, 5, 10], 0), 0.0)

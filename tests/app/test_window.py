@@ -496,6 +496,11 @@ def test_zoomed_in_view_renders_full_resolution_detail(qtbot, photo, predictor):
     w.panel.slider.setValue(0)  # live slider re-blends the detail too
     assert np.array_equal(w.canvas._detail_bufs[0], full[y0:y1, x0:x1])
     w.panel.slider.setSliderDown(False)
+    w.canvas.set_zoom(0.75)  # magnified preview but below 1:1: detail rendered at screen size
+    w._update_detail()
+    x0, y0, x1, y1 = w.detail.box
+    assert w.canvas.has_detail()
+    assert w.canvas._detail_bufs[0].shape[:2] == (round((y1 - y0) * 0.75), round((x1 - x0) * 0.75))
     w.canvas.set_zoom(0.4)  # 0.4 * 640 px on screen < 320 preview px: no detail needed
     w._update_detail()
     assert not w.detail_needed() and not w.canvas.has_detail()
