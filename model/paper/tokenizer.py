@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 from transformers import CLIPTokenizer
@@ -45,7 +47,11 @@ def build_tiny_tokenizer(max_length: int = 16) -> CLIPTokenizer:
                 known.add(cur)
                 vocab.append(cur)
     vocab += ["<|startoftext|>", "<|endoftext|>"]
-    tok = CLIPTokenizer(vocab={t: i for i, t in enumerate(vocab)}, merges=merges)
+    # Through files + from_pretrained: the one constructor transformers 4.x and 5.x share.
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+        (Path(tmp) / "merges.txt").write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+        tok = CLIPTokenizer.from_pretrained(tmp, local_files_only=True)
     tok.model_max_length = max_length
     return tok
 
