@@ -65,6 +65,18 @@ def load_preview_photo(path: Path, long_edge: int):
     return load_preview(path, long_edge)
 
 
+class _OpenJob(Job):
+    """Decode one photo at screen size in the background (opening many photos at once)."""
+
+    def __init__(self, path: Path, long_edge: int):
+        super().__init__(f"Opening {path.name}")
+        self.path = path
+        self.long_edge = long_edge
+
+    def run(self, progress):
+        return load_preview_photo(self.path, self.long_edge)
+
+
 class _FullLoadJob(Job):
     """Decode the full-resolution photo off the GUI thread.
 
@@ -139,6 +151,7 @@ class MainWindow(QMainWindow):
         self.detail: DetailView | None = None
         self._full: tuple[Document, np.ndarray] | None = None  # full-res uint8 of the current photo
         self._full_loading: set[Path] = set()
+        self._opening: set[Path] = set()
         self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
         self._stroke_timer = QTimer(self, singleShot=True, interval=0, timeout=self._preview_stroke)
         self.frame_times: list[float] = []
@@ -267,6 +280,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 10000)
         if error:
             self.last_error = text
+            if self.banner.isVisible() and self._banner_timer.isActive() and text not in self.banner.text():
+                text = self.banner.text() + "\n" + text  # several failures in a row: keep them all
             self.banner.setText(text)
             self.banner.setVisible(True)
             self._banner_timer.start()
@@ -289,32 +304,55 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def open_paths(self, paths) -> list[Document]:
-        """Open photos (folders expand to their photos); failures become messages."""
-        opened: list[Document] = []
+        """Open photos (folders expand to their photos); failures become one message.
+
+        The first new photo is decoded (at screen size) right away and shown; the others are
+        decoded by background jobs and join the filmstrip as they arrive, so opening a folder of
+        many photos never stalls the window. Returns the documents open once this returns.
+        """
+        targets = [p.resolve() if p.exists() else p for p in expand_paths(paths)]
         errors: list[str] = []
-        for path in expand_paths(paths):
-            path = path.resolve() if path.exists() else path
-            if path in self.documents:
-                opened.append(self.documents[path])
+        first: Path | None = None
+        queued = False
+        for path in targets:
+            if path in self.documents or path in self._opening:
+                first = first or path
                 continue
-            try:
-                doc = self._load_document(path)
-            except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
-                log.info("cannot open %s", path, exc_info=True)
-                errors.append(readable_error(exc))
+            if first is None:
+                try:
+                    self._load_document(path)
+                    first = path
+                except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
+                    log.info("cannot open %s", path, exc_info=True)
+                    errors.append(readable_error(exc))
                 continue
-            opened.append(doc)
+            self._opening.add(path)
+            self.jobs.submit(_OpenJob(path, self.settings.preview_long_edge))
+            queued = True
         if errors:
             self.show_message("Could not open: " + " | ".join(errors), error=True)
-        if opened:
-            self._select_document(opened[0].path)
+        if first is not None and first in self.documents:
+            self._select_document(first)
+        if first is not None or queued:
             self._save_settings()
-        return opened
+        return [self.documents[p] for p in targets if p in self.documents]
+
+    def _on_opened(self, job: "_OpenJob") -> None:
+        self._opening.discard(job.path)
+        if job.state != Job.DONE:
+            self.show_message(f"Could not open: {job.error}", error=True)
+            return
+        if job.path not in self.documents:
+            self._add_document(job.path, job.result)
+            if self.doc is None:
+                self._select_document(job.path)
 
     def _load_document(self, path: Path) -> Document:
         # A screen-size decode (JPEG DCT scaling, RAW embedded preview) keeps opening instant;
         # full resolution is decoded by the export job, off the GUI thread.
-        photo = load_preview_photo(path, self.settings.preview_long_edge)
+        return self._add_document(path, load_preview_photo(path, self.settings.preview_long_edge))
+
+    def _add_document(self, path: Path, photo) -> Document:
         base = np.ascontiguousarray(photo.pixels)
         size = tuple(photo.info.get("size") or (base.shape[1], base.shape[0]))
         doc = Document(path, base, size=size, model_id=self.settings.model_dir, photo=photo)
@@ -743,6 +781,9 @@ class MainWindow(QMainWindow):
     def _on_job_finished(self, job) -> None:
         if isinstance(job, _FullLoadJob):
             self._on_full_loaded(job)
+            return
+        if isinstance(job, _OpenJob):
+            self._on_opened(job)
             return
         summary = job.summary() if hasattr(job, "summary") else job.state
         self.panel.end_progress(summary)

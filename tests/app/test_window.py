@@ -541,3 +541,19 @@ def test_instruction_history_menu_and_suggestions(window, photo):
     assert window.panel.instruction.text() == "make it warm"
     window.panel.suggestions.linkActivated.emit("brighten the shadows")
     assert window.panel.instruction.text() == "brighten the shadows"
+
+
+def test_opening_a_folder_decodes_in_the_background(qtbot, photos, tmp_path, predictor):
+    from app.settings import Settings
+    from app.ui.main_window import MainWindow
+
+    broken = photos[0].parent / "zz_broken.jpg"
+    broken.write_bytes(b"garbage")
+    w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
+    qtbot.addWidget(w)
+    opened = w.open_paths([photos[0].parent])
+    assert len(opened) == 1 and w.doc is opened[0]  # the first one is shown at once
+    assert w.jobs.wait_until_idle(60)
+    assert w.filmstrip.count() == 4 and len(w.documents) == 4
+    assert "zz_broken.jpg" in w.last_error
+    w.close()
