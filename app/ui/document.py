@@ -57,6 +57,8 @@ class LayerState:
 
     def label(self) -> str:
         text = self.instruction if len(self.instruction) <= 32 else self.instruction[:31] + "…"
+        if not text:
+            text = "Auto"
         extra = f"  {round(self.strength * 100)} %"
         if self.strokes:
             extra += "  ◐ mask"
@@ -159,9 +161,12 @@ class Document:
         self.current = max(-1, min(current, len(layers) - 1))
         self.dirty = True
 
-    def add_layer(self, instruction: str, strength: float = 1.0, edge_aware: bool = True) -> LayerState:
-        layer = LayerState(instruction.strip(), float(strength), edge_aware=edge_aware)
-        self._commit(self.layers + (layer,), len(self.layers), f"Apply “{layer.instruction}”")
+    def add_layer(self, instruction: str, strength: float = 1.0, edge_aware: bool = True, kind: str | None = None) -> LayerState:
+        """A new top layer; an empty instruction is an *auto* layer (the engine decides)."""
+        text = instruction.strip()
+        kind = kind or ("instruction" if text else "auto")
+        layer = LayerState(text, float(strength), edge_aware=edge_aware, kind=kind)
+        self._commit(self.layers + (layer,), len(self.layers), f"Apply “{layer.instruction}”" if text else "Auto")
         return layer
 
     def replace_layer(self, index: int, label: str, **changes) -> LayerState:

@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         self.jobs.progress_changed.connect(self._on_job_progress)
         self.jobs.job_finished.connect(self._on_job_finished)
         p.instruction_submitted.connect(self.apply_instruction)
+        p.auto_requested.connect(self.apply_auto)
         p.strength_changed.connect(self.preview_strength)
         p.strength_committed.connect(self.commit_strength)
         p.layer_selected.connect(self._on_layer_selected)
@@ -434,6 +435,15 @@ class MainWindow(QMainWindow):
         self._after_edit()
         return layer
 
+    def apply_auto(self) -> LayerState | None:
+        """An auto layer: the engine picks the correction from the photo (empty instruction)."""
+        if self.doc is None:
+            self.show_message("Open a photo first (Ctrl+O or drop files on the window).", error=True)
+            return None
+        layer = self.doc.add_layer("", self.settings.default_strength, edge_aware=self.settings.edge_aware)
+        self._after_edit()
+        return layer
+
     def _layer_key(self, doc: Document, layer: LayerState) -> tuple:
         return (str(doc.path), layer.id)
 
@@ -473,7 +483,7 @@ class MainWindow(QMainWindow):
         doc.errors.pop(layer_id, None)
         if doc is self.doc:
             self._refresh()
-            self.panel.set_status(f"Applied “{request.instruction}”")
+            self.panel.set_status(f"Applied “{request.instruction}”" if request.instruction else "Applied auto")
         self._request_missing(doc)
 
     def _on_prediction_failed(self, request: PredictRequest, message: str) -> None:

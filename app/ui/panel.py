@@ -68,6 +68,7 @@ def format_plan_item(item) -> str:
 
 class SidePanel(QWidget):
     instruction_submitted = Signal(str)
+    auto_requested = Signal()
     strength_changed = Signal(float)  # live, while dragging
     strength_committed = Signal(float)  # on release / numeric entry: one undo step
     layer_selected = Signal(int)
@@ -113,9 +114,13 @@ class SidePanel(QWidget):
         self.history_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.history_menu = QMenu(self)
         self.history_button.setMenu(self.history_menu)
+        self.auto_button = QPushButton("Auto")
+        self.auto_button.setToolTip("Let the model decide a balanced correction (an auto layer)")
+        self.auto_button.clicked.connect(self.auto_requested)
         row.addWidget(self.instruction, 1)
         row.addWidget(self.history_button)
         row.addWidget(self.apply_button)
+        row.addWidget(self.auto_button)
         lay.addLayout(row)
         self.suggestions = QLabel(
             "Try: " + " · ".join(f"<a href='{html.escape(t)}' style='color:#8ab4f8; text-decoration:none'>{html.escape(t)}</a>" for t in SUGGESTIONS)

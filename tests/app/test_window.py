@@ -557,3 +557,17 @@ def test_opening_a_folder_decodes_in_the_background(qtbot, photos, tmp_path, pre
     assert w.filmstrip.count() == 4 and len(w.documents) == 4
     assert "zz_broken.jpg" in w.last_error
     w.close()
+
+
+def test_auto_layer(window, photo, predictor):
+    from app.ui.export import load_sidecar
+
+    window.open_paths([photo])
+    window.panel.auto_button.click()
+    window.worker.wait_until_idle()
+    layer = window.doc.layers[0]
+    assert layer.kind == "auto" and layer.instruction == "" and predictor.calls == [""]
+    assert "Auto" in window.panel.layers.item(0).text()
+    assert _diff(window.canvas._buffers[0], window.renderer.base) > 5
+    layers, _ = load_sidecar(photo)
+    assert layers[0].kind == "auto"
