@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import inspect
 import os
 import sys
 import tempfile
@@ -33,9 +32,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from model.recipe import Recipe
 
 # Format name -> (file extension, bit depth it writes by default).
 FORMATS = {
@@ -147,7 +149,7 @@ class Edit:
 
     instruction: str = ""
     strength: float = 1.0
-    recipe: object | None = None
+    recipe: Recipe | None = None
 
     def describe(self) -> str:
         what = f"recipe with {len(getattr(self.recipe, 'layers', []))} layers" if self.recipe else repr(self.instruction)
@@ -634,10 +636,16 @@ def register(subparsers) -> None:
     what.add_argument("--preset", metavar="NAME", help="a saved preset (see 'retouch presets')")
     p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
     p.add_argument("--recursive", "-r", action="store_true", help="look into sub-folders of folder inputs")
-    p.add_argument("--format", choices=list(FORMATS), default=None, help="output format (default: keep the input's when writable, else jpeg)")
+    p.add_argument(
+        "--format", choices=list(FORMATS), default=None,
+        help="output format (default: keep the input's when writable, else jpeg)",
+    )  # fmt: skip
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95, as retouch apply)")
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None, help="bits per channel for png/tiff")
-    p.add_argument("--resize", type=int, default=None, metavar="LONG_EDGE", help="shrink so the long edge is at most this many pixels")
+    p.add_argument(
+        "--resize", type=int, default=None, metavar="LONG_EDGE",
+        help="shrink so the long edge is at most this many pixels (never enlarges)",
+    )  # fmt: skip
     p.add_argument(
         "--name",
         default=DEFAULT_TEMPLATE,
@@ -647,11 +655,20 @@ def register(subparsers) -> None:
     ex = p.add_mutually_exclusive_group()
     ex.add_argument("--skip-existing", action="store_true", help="leave photos whose output exists")
     ex.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF (GPS, camera, capture time); an sRGB profile is still embedded")
-    p.add_argument("--workers", "-j", type=int, default=min(2, os.cpu_count() or 1), help="photos in flight at once (default %(default)s)")
+    p.add_argument(
+        "--strip-metadata", action="store_true",
+        help="do not copy EXIF (GPS, camera, capture time); an sRGB profile is still embedded",
+    )  # fmt: skip
+    p.add_argument(
+        "--workers", "-j", type=int, default=min(2, os.cpu_count() or 1),
+        help="photos in flight at once; their decode/predict/apply/encode overlap (default %(default)s)",
+    )  # fmt: skip
     p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
     p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
-    p.add_argument("--progress", choices=("auto", "bar", "lines", "none"), default="auto", help="progress display (default: bar on a terminal)")
+    p.add_argument(
+        "--progress", choices=("auto", "bar", "lines", "none"), default="auto",
+        help="progress display (default: a bar with ETA on a terminal, plain lines otherwise)",
+    )  # fmt: skip
     p.set_defaults(func=run)
 
 

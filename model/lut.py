@@ -435,7 +435,7 @@ def read_cube(path: str | os.PathLike) -> CubeLut:
         raise CubeError(path, "no LUT_3D_SIZE line")
     if len(rows) != size**3:
         raise CubeError(path, f"expected {size ** 3} table rows for size {size}, found {len(rows)}")
-    if any(lo >= hi for lo, hi in zip(dmin, dmax)):
+    if any(lo >= hi for lo, hi in zip(dmin, dmax, strict=True)):
         raise CubeError(path, f"DOMAIN_MIN {dmin} must be below DOMAIN_MAX {dmax}")
     lut = np.asarray(rows, np.float32).reshape(size, size, size, 3)
     return CubeLut(lut, title, dmin, dmax)

@@ -506,7 +506,6 @@ def test_ctrl_c_in_a_real_process_stops_cleanly(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     root = Path(__file__).resolve().parent.parent
     d = tmp_path / "in"
