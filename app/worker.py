@@ -43,15 +43,13 @@ def _env_synchronous() -> bool:
 
 
 def readable_error(exc: BaseException) -> str:
-    """One line a person can read: the message, with the kind of error only when it helps."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    """One line a person can read: the error's own message (our errors name the file/model)."""
     if isinstance(exc, MemoryError):
         return "Not enough memory for this operation."
+    text = str(exc).strip()
     if not text:
         return f"{type(exc).__name__} (no details)"
-    if isinstance(exc, (OSError, ValueError, RuntimeError)) and type(exc).__module__ == "builtins":
-        return text
-    return text if type(exc).__module__ != "builtins" else f"{type(exc).__name__}: {text}"
+    return text.splitlines()[0]
 
 
 @dataclass(frozen=True, eq=False)

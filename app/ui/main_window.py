@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -571,11 +571,13 @@ class MainWindow(QMainWindow):
         self.canvas.brush_size = p.brush_size.value()
         self.canvas.update()
         edge = p.edge_aware.isChecked()
-        if edge != self.settings.edge_aware:
+        layer = self.doc.current_layer() if self.doc else None
+        if layer is not None and layer.edge_aware != edge:
+            # The checkbox shows the selected layer's setting; changing it is an undoable edit.
             self.settings.edge_aware = edge
-            layer = self.doc.current_layer() if self.doc else None
-            if layer is not None and layer.edge_aware != edge:
-                self._edit(lambda d: d.set_edge_aware(d.current, edge))
+            self._edit(lambda d: d.set_edge_aware(d.current, edge))
+        elif layer is None:
+            self.settings.edge_aware = edge
 
     def _set_brush_size(self, size: float) -> None:
         self.panel.brush_size.setValue(size)
@@ -688,6 +690,8 @@ class MainWindow(QMainWindow):
         layer = doc.current_layer()
         if layer is not None:
             self.panel.set_strength(layer.strength)
+            with QSignalBlocker(self.panel.edge_aware):
+                self.panel.edge_aware.setChecked(layer.edge_aware)
             pred = doc.prediction_for(layer)
             self.panel.set_plan(list(pred.plan) if pred is not None else [])
         else:

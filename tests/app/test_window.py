@@ -571,3 +571,17 @@ def test_auto_layer(window, photo, predictor):
     assert _diff(window.canvas._buffers[0], window.renderer.base) > 5
     layers, _ = load_sidecar(photo)
     assert layers[0].kind == "auto"
+
+
+def test_follow_edges_checkbox_tracks_the_selected_layer(window, photo):
+    _open_and_apply(window, photo, "make it warm")
+    window.panel.edge_aware.setChecked(False)
+    window.apply_instruction("dark mood")
+    window.worker.wait_until_idle()
+    assert window.doc.layers[0].edge_aware is False and window.doc.layers[1].edge_aware is False
+    window.panel.edge_aware.setChecked(True)  # edits the selected (top) layer only
+    assert window.doc.layers[1].edge_aware and not window.doc.layers[0].edge_aware
+    window.panel.layers.setCurrentRow(1)  # bottom layer
+    assert not window.panel.edge_aware.isChecked()
+    window.undo()
+    assert not window.doc.layers[1].edge_aware
