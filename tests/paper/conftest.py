@@ -14,7 +14,9 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 @contextlib.contextmanager
 def one_thread():
     """Tiny networks are dominated by per-op overhead; on a shared 2-core machine a second
-    intra-op thread mostly spins (10-50x slower under load), so these tests use one."""
+    intra-op thread mostly spins (10-50x slower under load), so these tests use one.
+    Set per test: numba's OpenMP layer (the fused apply kernel) shares libgomp with torch and
+    resets its thread count to the core count whenever it runs."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -23,7 +25,7 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-@pytest.fixture(autouse=True, scope="module")
+@pytest.fixture(autouse=True)
 def _paper_one_thread():
     with one_thread():
         yield
