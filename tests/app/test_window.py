@@ -585,3 +585,25 @@ def test_follow_edges_checkbox_tracks_the_selected_layer(window, photo):
     assert not window.panel.edge_aware.isChecked()
     window.undo()
     assert not window.doc.layers[1].edge_aware
+
+
+def test_retouch_studio_entry_point_opens_files(qtbot, photo, monkeypatch):
+    """``retouch-studio FILE`` (app.gui:main) starts, opens the file, and returns the exit code."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app import gui
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    seen = {}
+
+    def check_and_quit():
+        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+        seen["docs"] = [d.path.name for w in windows for d in w.documents.values()]
+        for w in windows:
+            w.close()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(200, check_and_quit)
+    assert gui.main([str(photo)]) == 0
+    assert seen["docs"] == [photo.name]
