@@ -300,3 +300,20 @@ def test_teacher_loss_is_eq1(tiny):
     with torch.no_grad():
         expected = F.mse_loss(x, xs) + 0.5 * lp(x, xs)
         assert data_loss(x, xs, lp, 0.5).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("source", ["simple", "synth"])
+def test_pairs_command(tmp_path, capsys, source):
+    from app.cli import main
+
+    if source == "synth":
+        pytest.importorskip("model.synth")
+    out = tmp_path / "D"
+    assert main(["train", "pairs", "--photos", str(DATA), "--out", str(out), "--count", "3", "--size", "32",
+                 "--source", source]) == 0
+    items = read_pairs(out)
+    assert len(items) == 3 and all(i.instruction.strip() for i in items)
+    x, xs, _ = TripletDataset(out, 32)[0]
+    assert x.shape == (3, 32, 32) and (x - xs).abs().mean() > 1e-3  # input differs from target
+    assert main(["train", "pairs", "--photos", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
