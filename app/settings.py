@@ -40,7 +40,7 @@ class Settings:
         default=1.0, metadata={"help": "Strength of a new edit layer (0-2)", "check": _between(0.0, 2.0)}
     )
     preview_long_edge: int = field(
-        default=2560,
+        default=2048,
         metadata={"help": "Long edge of the on-screen preview in pixels", "check": _between(256, 8192)},
     )
     brush_size: float = field(
