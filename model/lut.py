@@ -352,6 +352,12 @@ class CubeLut:
     domain_min: tuple[float, float, float] = (0.0, 0.0, 0.0)
     domain_max: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """Look up float ``rgb (..., 3)`` given in the file's domain (inputs outside are clamped)."""
+        lo = np.asarray(self.domain_min, np.float64)
+        hi = np.asarray(self.domain_max, np.float64)
+        return apply_lut(self.lut, (np.asarray(rgb, np.float64) - lo) / (hi - lo))
+
 
 def format_cube(lut: np.ndarray, title: str = "", comments: list[str] | tuple = ()) -> str:
     size = _check_lut(lut)

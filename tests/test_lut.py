@@ -191,3 +191,13 @@ def test_pillow_color3dlut_matches_fit(photo_path, tmp_path):
     de = float(L.delta_e_rgb(out, dst).mean())
     assert de <= fit.delta_e_mean + 0.35
     np.testing.assert_allclose(out, L.apply_lut(cube.lut, src), atol=2.5 / 255)
+
+
+def test_cube_domain_is_honoured(tmp_path):
+    # a LUT over [0, 2]: node k of 3 sits at input k; this one halves the input
+    rows = [(r / 2, g / 2, b / 2) for b in range(3) for g in range(3) for r in range(3)]
+    p = tmp_path / "wide.cube"
+    p.write_text("LUT_3D_SIZE 3\nDOMAIN_MIN 0 0 0\nDOMAIN_MAX 2 2 2\n" + "".join(f"{r} {g} {b}\n" for r, g, b in rows))
+    cube = L.read_cube(p)
+    assert cube.domain_max == (2.0, 2.0, 2.0)
+    np.testing.assert_allclose(cube.apply(np.array([[1.0, 0.5, 2.0]])), [[0.5, 0.25, 1.0]], atol=1e-6)
