@@ -317,3 +317,27 @@ def test_pairs_command(tmp_path, capsys, source):
     assert x.shape == (3, 32, 32) and (x - xs).abs().mean() > 1e-3  # input differs from target
     assert main(["train", "pairs", "--photos", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_ema_averages_and_restores():
+    from model.paper.training import EMA
+
+    w = torch.nn.Parameter(torch.zeros(3))
+    ema = EMA({"w": w}, decay=0.5)
+    with torch.no_grad():
+        w.fill_(1.0)
+    ema.update()  # warm-up decay min(0.5, 2/11)
+    d = 2 / 11
+    torch.testing.assert_close(ema.shadow["w"], torch.full((3,), 1 - d))
+    with ema.applied():
+        torch.testing.assert_close(w.detach(), torch.full((3,), 1 - d))
+    torch.testing.assert_close(w.detach(), torch.ones(3))
+
+
+def test_teacher_multistep_edit_runs(tiny):
+    from model.paper.teacher import teacher_edit
+
+    cfg, parts, _ = tiny
+    p = cfg.net.proxy_size
+    out = teacher_edit(parts, torch.rand(1, 3, p, p), "make it warmer", steps=2)
+    assert out.shape == (1, 3, p, p) and float(out.min()) >= 0 and float(out.max()) <= 1
