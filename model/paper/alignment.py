@@ -65,6 +65,16 @@ def fallback_plan(text: str) -> list[AttributeTarget]:
 
 NEUTRAL_PROMPT = "a plain unedited photo"  # the negative pole of one-way attributes (styles, fades)
 
+# CLIP was trained on captions, not commands: for the core global attributes use caption pairs
+# like the paper's ("Bright Image" vs "Dark Image") instead of the bank's imperative prompts.
+CAPTIONS: dict[str, tuple[str, str]] = {
+    "exposure": ("a bright photo", "a dark photo"),
+    "brightness": ("a bright photo", "a dark photo"),
+    "contrast": ("a high contrast photo", "a flat low contrast photo"),
+    "temperature": ("a warm toned photo", "a cool toned photo"),
+    "saturation": ("a vivid colorful photo", "a muted desaturated photo"),
+}
+
 
 def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
     """Adapter to :mod:`model.instructions` (``plan`` + ``BANK`` of up/down prompts), if present."""
@@ -85,6 +95,8 @@ def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
                 continue
             up = attr.up_prompts[0]
             down = attr.down_prompts[0] if attr.down_prompts else NEUTRAL_PROMPT
+            if attr.name in CAPTIONS:
+                up, down = CAPTIONS[attr.name]
             pos, neg = (up, down) if item["direction"] > 0 else (down, up)
             if pos == NEUTRAL_PROMPT:  # "less of a one-way style" has no prompt of its own
                 continue

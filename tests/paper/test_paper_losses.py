@@ -224,7 +224,9 @@ def test_shared_attribute_bank_gives_signed_prompt_pairs():
     cool = planner("make it cooler")
     assert warm and cool and warm[0].name.startswith("temperature")
     assert (warm[0].positive, warm[0].negative) == (cool[0].negative, cool[0].positive)
-    assert warm[0].positive in instructions.BANK["temperature"].up_prompts
+    assert warm[0].positive == "a warm toned photo"  # caption form for CLIP
+    vintage = planner("give it a vintage look")
+    assert vintage and vintage[0].positive in instructions.BANK[vintage[0].name.rsplit(":", 1)[0]].up_prompts
     assert 0 < warm[0].confidence <= 1
 
 
