@@ -184,20 +184,26 @@ class ExportJob(Job):
         from app.worker import Cancelled, readable_error
 
         total = len(self.items)
+        steps = 100  # per photo: decode 10, layers 80, encode 10
         for i, item in enumerate(self.items):
             self.check_cancelled()
-            progress(i, total, f"Exporting {item.path.name} ({i + 1}/{total})")
+            text = f"Exporting {item.path.name} ({i + 1}/{total})"
+
+            def step(fraction: float, i=i, text=text) -> None:
+                progress(i * steps + int(fraction * steps), total * steps, text)
+
+            step(0.0)
             try:
-                self.written.append(self._export_one(item))
+                self.written.append(self._export_one(item, step))
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - collect, report in the summary
                 log.info("export of %s failed", item.path, exc_info=True)
                 self.failures.append(ExportFailure(item.path, readable_error(exc)))
-        progress(total, total, "Done")
+        progress(total * steps, total * steps, "Done")
         return self.written
 
-    def _export_one(self, item: ExportItem) -> Path:
+    def _export_one(self, item: ExportItem, step=lambda fraction: None) -> Path:
         from app.worker import Cancelled
         from model.photo import load_photo
         from model.recipe import render_recipe
@@ -210,6 +216,7 @@ class ExportJob(Job):
             photo = load_photo(item.path)
             pixels = photo.pixels
         self.check_cancelled()
+        step(0.1)
         h, w = pixels.shape[:2]
         # Strokes refer to the recipe's image size (the photo they were painted on); a batch
         # photo of another size gets them scaled proportionally by render_recipe.
@@ -225,10 +232,12 @@ class ExportJob(Job):
                 predictions=item.predictions,
                 image_size=image_size,
                 cancelled=lambda: self.cancelled,
+                progress=lambda done, n: step(0.1 + 0.8 * done / max(n, 1)),
             )
         except InterruptedError:
             raise Cancelled() from None
         self.check_cancelled()
+        step(0.9)
         return write_image(target, out, self.options, photo)
 
     def summary(self) -> str:

@@ -780,7 +780,7 @@ class MainWindow(QMainWindow):
 
     def _submit_job(self, job: ExportJob) -> ExportJob:
         self._current_job = job
-        self.panel.set_progress(0, len(job.items), f"{job.title}…")
+        self.panel.set_progress(0, 1, f"{job.title}…")
         self.jobs.submit(job)
         return job
 

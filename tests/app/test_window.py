@@ -264,8 +264,12 @@ def test_export_full_resolution_matches_preview(window, photo, tmp_path):
     _open_and_apply(window, photo)
     window.panel.spin.setValue(70)
     out_dir = tmp_path / "out"
+    steps = []
+    window.jobs.progress_changed.connect(lambda job, done, total, text: steps.append((done, total)))
     job = window.start_export(ExportOptions(fmt="png", dest_dir=str(out_dir)))
     assert window.jobs.wait_until_idle()
+    done = [d for d, _ in steps]
+    assert len(steps) >= 4 and done == sorted(done) and steps[-1][0] == steps[-1][1]
     assert job.state == "done" and not job.failures
     written = np.asarray(Image.open(job.written[0]).convert("RGB"))
     assert written.shape == (426, 640, 3)
