@@ -119,8 +119,11 @@ class SidePanel(QWidget):
         self.auto_button.clicked.connect(self.auto_requested)
         row.addWidget(self.instruction, 1)
         row.addWidget(self.history_button)
-        row.addWidget(self.apply_button)
-        row.addWidget(self.auto_button)
+        lay.addLayout(row)
+        row = QHBoxLayout()
+        self.apply_button.setToolTip("Apply the instruction as a new layer (Enter)")
+        row.addWidget(self.apply_button, 1)
+        row.addWidget(self.auto_button, 1)
         lay.addLayout(row)
         self.suggestions = QLabel(
             "Try: " + " · ".join(f"<a href='{html.escape(t)}' style='color:#8ab4f8; text-decoration:none'>{html.escape(t)}</a>" for t in SUGGESTIONS)
