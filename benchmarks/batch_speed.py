@@ -124,6 +124,7 @@ def main() -> None:
     ap.add_argument("--quality", type=int, default=92)
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--keep", type=Path, default=None, help="reuse/keep the 24 MP inputs in this folder")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     args = ap.parse_args()
 
     from model.runtime import load_predictor
@@ -160,6 +161,8 @@ def main() -> None:
         print("median per-photo stage time inside the batch (wall, threads overlap): "
               + ", ".join(f"{k[:-3]} {np.median(v):.0f} ms" for k, v in stages.items()))  # fmt: skip
 
+        if args.no_memory:
+            return
         code = "from app.cli import main; sys.exit(main(sys.argv[1:]))"
         model_args = ["--model", str(args.model)] if args.model else []
         def batch_child(workers: int, out: str) -> tuple[float, float]:
