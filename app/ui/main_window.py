@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QPointF, QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QPointF, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
                 try:
                     self._load_document(path)
                     first = path
+                    self._select_document(path)  # show it before the others are decoded
                 except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
                     log.info("cannot open %s", path, exc_info=True)
                     errors.append(readable_error(exc))
@@ -383,7 +384,7 @@ class MainWindow(QMainWindow):
         for i in range(self.filmstrip.count()):
             item = self.filmstrip.item(i)
             if Path(item.data(Qt.ItemDataRole.UserRole)) == path:
-                self.filmstrip.setCurrentItem(item)
+                self.filmstrip.setCurrentItem(item, QItemSelectionModel.SelectionFlag.ClearAndSelect)
                 break
         self._show_document(path)
 

@@ -611,3 +611,10 @@ def test_retouch_studio_entry_point_opens_files(qtbot, photo, monkeypatch):
     QTimer.singleShot(200, check_and_quit)
     assert gui.main([str(photo)]) == 0
     assert seen["docs"] == [photo.name]
+
+
+def test_opening_several_selects_only_the_first(window, photos):
+    window.open_paths(photos)
+    assert window.doc.path == photos[0].resolve()
+    selected = [i.text() for i in window.filmstrip.selectedItems()]
+    assert selected == [photos[0].name]
