@@ -870,6 +870,14 @@ class MainWindow(QMainWindow):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             old = (self.settings.model_dir, self.settings.use_gpu)
             dialog.store(self.settings)
+            if self.settings.model_dir:
+                from model.runtime import read_config
+
+                try:
+                    read_config(self.settings.model_dir)
+                except Exception as exc:  # noqa: BLE001 - keep the previous model, say why
+                    self.show_message(f"Keeping the current model: {readable_error(exc)}", error=True)
+                    self.settings.model_dir = old[0]
             self._save_settings()
             if (self.settings.model_dir, self.settings.use_gpu) != old:
                 self.set_model(self.settings.model_dir)
