@@ -441,18 +441,19 @@ def _to_bits(pixels: np.ndarray, bits: int) -> np.ndarray:
     return pixels
 
 
-def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, photo, settings: OutputSettings) -> None:
+def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, meta, settings: OutputSettings) -> None:
     from model.photo import save_photo
 
     keep = settings.keep_metadata
+    exif, icc = meta
     save_photo(
         job.output,
         pixels,
         fmt,
         settings.quality,
         alpha=alpha,
-        exif=photo.exif if keep else None,
-        icc=photo.icc if keep else None,
+        exif=exif if keep else None,
+        icc=icc if keep else None,
         bit_depth=bits,
         strip_metadata=not keep,
         overwrite=settings.existing == "overwrite",
@@ -492,10 +493,12 @@ def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, 
         edited = edit.render(pixels, predictor, checkpoint, job.timings)
         job.timings["edit_ms"] = (time.perf_counter() - t) * 1000
         checkpoint()
+        meta = (photo.exif, photo.icc)
+        del photo, pixels  # only the edited frame is needed from here: less memory per worker
         edited = _to_bits(edited, bits)
         job.output.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        _save(job, edited, alpha, fmt, bits, photo, settings)
+        _save(job, edited, alpha, fmt, bits, meta, settings)
         job.timings["encode_ms"] = (time.perf_counter() - t) * 1000
         job._settle(JobState.DONE)
     except _Cancelled:
