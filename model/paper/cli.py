@@ -16,6 +16,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--max-steps", type=int, default=1000, help="optimisation steps (default 1000)")
     p.add_argument("--tiny", action="store_true", help="random tiny networks: CPU smoke run, no weights")
+    p.add_argument("--save-every", type=int, metavar="N", help="also save OUT/checkpoint-STEP every N steps")
     p.add_argument("--config", type=Path, help="paper_config.json with hyperparameters (default: built-in, "
                    "or the one saved in --init / --teacher)")
 
@@ -84,7 +85,7 @@ def _run_teacher(args) -> int:
     try:
         _check_steps(args)
         out = train_teacher(args.data, args.out, args.max_steps, tiny=args.tiny, base=args.base,
-                            config=_config(args))
+                            config=_config(args), save_every=args.save_every)
     except (PaperError, DataError) as exc:
         return _fail(exc)
     print(f"teacher saved to {out}")
@@ -104,7 +105,7 @@ def _run_distill(args) -> int:
             if path is not None and not Path(path).is_dir():
                 raise PaperError(f"{flag} {path} does not exist")
         out = train_distill(args.stage, args.data, args.out, args.max_steps, teacher=teacher, init=args.init,
-                            clip=args.clip, tiny=args.tiny, config=_config(args))
+                            clip=args.clip, tiny=args.tiny, config=_config(args), save_every=args.save_every)
     except (PaperError, DataError) as exc:
         return _fail(exc)
     print(f"stage {args.stage} saved to {out}" + (" (model folder: retouch apply --model DIR)" if args.stage == 2 else ""))

@@ -61,6 +61,7 @@ class TrainConfig:
     seed: int = 0
     gradient_checkpointing: bool = False
     num_workers: int = 4  # data-loading processes
+    save_every: int = 0  # also write a checkpoint to OUT/checkpoint-STEP every N steps (0 = end only)
 
 
 @dataclass

@@ -214,9 +214,12 @@ def train_distill(
     clip: str | Path | None = None,
     tiny: bool = False,
     config: PaperConfig | None = None,
+    save_every: int | None = None,
     echo=print,
 ) -> Path:
     state = build_distill(stage, teacher, init=init, clip=clip, tiny=tiny, config=config)
+    if save_every is not None:
+        state.config.train.save_every = save_every
     dataset = TripletDataset(data, state.config.train.full_size)
     it = batches(dataset, state.config.train.batch_size, state.config.train.seed, state.device,
                  state.config.train.num_workers)
@@ -224,6 +227,9 @@ def train_distill(
     for step in range(1, max_steps + 1):
         x, xs, texts = next(it)
         logger.add(step, **distill_step(state, x, xs, texts, (step - 1) / max(1, max_steps)))
+        every = state.config.train.save_every
+        if every and step % every == 0 and step < max_steps:
+            save_distill(state, Path(out) / f"checkpoint-{step}", export=False)
     save_distill(state, out)
     logger.save(Path(out))
     return Path(out)

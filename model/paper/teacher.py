@@ -87,11 +87,14 @@ def train_teacher(
     tiny: bool = False,
     base: str | Path | None = None,
     config: PaperConfig | None = None,
+    save_every: int | None = None,
     echo=print,
 ) -> Path:
     """Fine-tune the teacher UNet on triplets with eq. 1 (VAE and text encoder frozen)."""
     out = Path(out)
     cfg = config or (PaperConfig.tiny() if tiny else PaperConfig())
+    if save_every is not None:
+        cfg.train.save_every = save_every
     if tiny:
         parts = tiny_parts(cfg.net, cfg.train.seed)
     elif base is None:
@@ -119,9 +122,15 @@ def train_teacher(
         norm = prec.step(loss, opt, params, cfg.train.grad_clip)
         ema.update()
         logger.add(step, loss=loss.item(), grad_norm=norm)
-    out.mkdir(parents=True, exist_ok=True)
-    with ema.applied():
-        save_parts(parts, out)
-    cfg.save(out)
-    logger.save(out)
+        if cfg.train.save_every and step % cfg.train.save_every == 0 and step < max_steps:
+            _save_teacher(parts, ema, cfg, logger, out / f"checkpoint-{step}")
+    _save_teacher(parts, ema, cfg, logger, out)
     return out
+
+
+def _save_teacher(parts: DiffusionParts, ema: EMA, cfg: PaperConfig, logger: TrainLog, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with ema.applied():
+        save_parts(parts, folder)
+    cfg.save(folder)
+    logger.save(folder)

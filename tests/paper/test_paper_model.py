@@ -268,8 +268,10 @@ def test_real_path_loads_sd_layout_widens_unet_and_needs_clip(paper_pairs, tmp_p
     rc = main(["train", "distill", "--stage", "1", "--teacher", str(t), "--out", str(s1), *common])
     assert rc == 2 and "--clip" in capsys.readouterr().err
     assert main(["train", "distill", "--stage", "1", "--teacher", str(t), "--clip", str(clip_dir),
-                 "--out", str(s1), *common]) == 0
+                 "--out", str(s1), "--data", d, "--max-steps", "2", "--save-every", "1",
+                 "--config", str(cfg_path)]) == 0
     assert (s1 / "adapter.safetensors").is_file() and (s1 / "regulariser").is_dir()
+    assert (s1 / "checkpoint-1" / "adapter.safetensors").is_file() and not (s1 / "checkpoint-2").exists()
 
 
 def test_teacher_loss_is_eq1(tiny):
