@@ -16,6 +16,9 @@ size can be forced (``rows_per_tile``) and gives bit-identical results.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -199,6 +202,18 @@ def _apply_bands(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mas
               y0, y1, h, xi0, xi1, xw, seg_start)
 
 
+@contextlib.contextmanager
+def _keep_torch_threads():
+    """numba's OpenMP layer shares libgomp with torch and resets its thread count; put it back."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if torch is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def _segments(xi0: np.ndarray) -> np.ndarray:
     change = np.flatnonzero(np.diff(xi0)) + 1
     return np.concatenate([[0], change, [xi0.shape[0]]]).astype(np.int64)
@@ -250,11 +265,12 @@ def slice_apply(
     if rows_per_tile is None:
         threads = numba.get_num_threads()
         rows_per_tile = max(1, min(64, -(-h // (threads * 4))))
-    _apply_bands(
-        src, dst, grid, lut, curves, mix, np.float32(gp.bias), np.float32(strength),
-        mask if mask is not None else np.zeros((1, 1), np.float32), mask is not None,
-        np.float32(scale), is_float, int(rows_per_tile), xi0, xi1, xw, _segments(xi0),
-    )
+    with _keep_torch_threads():
+        _apply_bands(
+            src, dst, grid, lut, curves, mix, np.float32(gp.bias), np.float32(strength),
+            mask if mask is not None else np.zeros((1, 1), np.float32), mask is not None,
+            np.float32(scale), is_float, int(rows_per_tile), xi0, xi1, xw, _segments(xi0),
+        )
     return dst
 
 
@@ -302,8 +318,9 @@ def blend_u8(
         raise ValueError(f"mask must be uint8 of shape {original.shape[:2]}")
     dst = out if out is not None else np.empty_like(original)
     weight_q = np.int32(round(float(strength) * 256))
-    _blend_u8(
-        np.ascontiguousarray(original), np.ascontiguousarray(edited), dst, weight_q,
-        mask if mask is not None else np.zeros((1, 1), np.uint8), mask is not None,
-    )
+    with _keep_torch_threads():
+        _blend_u8(
+            np.ascontiguousarray(original), np.ascontiguousarray(edited), dst, weight_q,
+            mask if mask is not None else np.zeros((1, 1), np.uint8), mask is not None,
+        )
     return dst
