@@ -573,3 +573,12 @@ def test_dry_run_lists_plan_and_writes_nothing(shoot, tmp_path, model_dir, capsy
     assert sorted(p.name for p in out.iterdir()) == ["mate_LadyBird.jpg"]
     assert (out / "mate_LadyBird.jpg").read_bytes() == b"old"
     assert WarmPredictor.calls == 0
+
+
+def test_output_folder_inside_the_input_folder_is_not_reprocessed(shoot, model_dir, capsys):
+    out = shoot / "edited"
+    assert _batch(shoot, "-r", "-i", "warm", "-o", out, model=model_dir) == 0
+    capsys.readouterr()
+    assert _batch(shoot, "-r", "-i", "warm", "-o", out, "--skip-existing", model=model_dir) == 0
+    assert "3 photos: 0 written, 3 skipped" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == sorted(Path(n).stem + ".jpg" for n in SOURCES)
