@@ -78,17 +78,22 @@ def _fail(msg: str, code: int = 1) -> int:
     return code
 
 
-def resolve_instruction(args) -> tuple[str, float]:
-    instruction, strength = args.instruction, args.strength
+def resolve_instruction(args):
+    """(instruction, strength, recipe or None) from -i/--strength and an optional preset."""
+    instruction, strength, recipe = args.instruction, args.strength, None
     if getattr(args, "preset", None):
         from app.presets import load_preset
 
         preset = load_preset(args.preset)
-        if instruction is None:
-            instruction = preset.instruction
+        if preset.recipe is not None:
+            from model.recipe import Recipe
+
+            recipe = Recipe.from_dict(preset.recipe, f"preset {preset.name!r}")
+        elif instruction is None:
+            instruction = preset.instruction_text()
         if strength is None:
             strength = preset.strength
-    return (instruction or ""), (1.0 if strength is None else strength)
+    return (instruction or ""), (1.0 if strength is None else strength), recipe
 
 
 def check_content_edit(instruction: str) -> None:
@@ -113,8 +118,9 @@ def run(args) -> int:
         return now
 
     try:
-        instruction, strength = resolve_instruction(args)
-        check_content_edit(instruction)
+        instruction, strength, recipe = resolve_instruction(args)
+        for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
+            check_content_edit(text)
         fmt = output_format(args.output, args.format)
     except Exception as exc:  # noqa: BLE001 - every user error becomes one line
         return _fail(str(exc), 2)
@@ -140,13 +146,18 @@ def run(args) -> int:
         if embed is not None:
             embed(instruction)  # warms the per-instruction cache; predict() reuses it
         t = lap("text_ms", t)
-        prediction = predictor.predict(proxy, instruction)
-        t = lap("predict_ms", t)
         pixels = photo.pixels
         depth = output_bit_depth(fmt, photo.bit_depth)
         if depth == 16 and pixels.dtype == np.uint8:
             pixels = pixels.astype(np.uint16) * 257
-        out = apply_prediction(pixels, prediction, strength, mask)
+        if recipe is None:
+            prediction = predictor.predict(proxy, instruction)
+            t = lap("predict_ms", t)
+            out = apply_prediction(pixels, prediction, strength, mask)
+        else:  # a recipe preset: its layers predict and apply in turn (timed as apply)
+            prediction = None
+            t = lap("predict_ms", t)
+            out = _render_recipe(pixels, recipe, strength, predictor)
         if depth == 8 and out.dtype == np.uint16:
             out = ((out.astype(np.uint32) + 128) // 257).astype(np.uint8)
         t = lap("apply_ms", t)
@@ -159,9 +170,18 @@ def run(args) -> int:
     timings["total_ms"] = round((time.perf_counter() - t_decode) * 1000, 3)
     if args.timings:
         args.timings.write_text(json.dumps(timings, indent=2))
-    plan = ", ".join(_describe(step) for step in prediction.plan) if prediction.plan else ""
+    plan = ", ".join(_describe(step) for step in prediction.plan) if prediction and prediction.plan else ""
     print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; understood: {plan}" if plan else ""))
     return 0
+
+
+def _render_recipe(pixels, recipe, strength, predictor):
+    from dataclasses import replace
+
+    from model.recipe import render_recipe
+
+    layers = [replace(layer, strength=layer.strength * strength) for layer in recipe.layers]
+    return render_recipe(pixels, replace(recipe, layers=layers), lambda layer: predictor)
 
 
 def _metadata_kwargs(photo, args) -> dict:

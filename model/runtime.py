@@ -119,4 +119,32 @@ def load_predictor(model_dir: str | Path | None = None) -> Predictor:
         raise ModelError(
             f"{model_dir}: unknown engine {engine!r} (known: {', '.join(sorted(_ENGINES))})"
         )
-    return _ENGINES[engine](model_dir, config)
+    return ParamRouting(_ENGINES[engine](model_dir, config))
+
+
+class ParamRouting:
+    """Wraps an engine so explicit parameters ("exposure +0.7, shadows +30") always take param
+    mode: exact values are rendered analytically, never re-interpreted by a network."""
+
+    def __init__(self, engine: Predictor):
+        self.engine = engine
+        self.model_id = engine.model_id
+        self._params: Predictor | None = None
+
+    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        try:
+            from .params import ParamsPredictor, looks_like_params
+        except ImportError:
+            return self.engine.predict(proxy, instruction)
+        if instruction and looks_like_params(instruction):
+            if self._params is None:
+                self._params = ParamsPredictor(tuple(self.engine_grid_shape()))
+            return self._params.predict(proxy, instruction)
+        return self.engine.predict(proxy, instruction)
+
+    def engine_grid_shape(self) -> tuple[int, int, int]:
+        shape = getattr(self.engine, "grid_shape", None) or getattr(self.engine, "shape", None)
+        return tuple(shape) if shape is not None else (8, 16, 16)
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)

@@ -101,3 +101,15 @@ def test_unknown_model_folder_is_a_clear_error(photo_path, tmp_path, capsys):
 
 def test_loaded_photo_matches_pillow(photo_path):
     assert np.array_equal(load_photo(photo_path).pixels.astype(int), rgb(photo_path))
+
+
+def test_params_preset_is_applied(photo_path, tmp_path, monkeypatch):
+    pytest.importorskip("model.params")
+    monkeypatch.setenv("RETOUCH_CONFIG_DIR", str(tmp_path / "config"))
+    assert main(["presets", "save", "bright", "--params", "exposure +1.0", "--strength", "0.5"]) == 0
+    out_preset, out_direct = tmp_path / "p.png", tmp_path / "d.png"
+    assert main(["apply", str(photo_path), "--preset", "bright", "-o", str(out_preset)]) == 0
+    assert main(["apply", str(photo_path), "-i", "exposure +1.0", "--strength", "0.5", "-o", str(out_direct)]) == 0
+    src, a, b = rgb(photo_path), rgb(out_preset), rgb(out_direct)
+    assert np.array_equal(a, b)
+    assert a.mean() > src.mean() + 5  # half a stop brighter is visible
