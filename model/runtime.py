@@ -148,3 +148,8 @@ class ParamRouting:
 
     def __getattr__(self, name: str):
         return getattr(self.engine, name)
+
+    @property  # type: ignore[misc]
+    def __class__(self):
+        # A transparent proxy: isinstance() checks see the wrapped engine's class.
+        return type(self.engine)
