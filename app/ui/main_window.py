@@ -154,6 +154,8 @@ class MainWindow(QMainWindow):
         self._opening: set[Path] = set()
         self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
         self._stroke_timer = QTimer(self, singleShot=True, interval=0, timeout=self._preview_stroke)
+        self._live_strength: float | None = None
+        self._slider_timer = QTimer(self, singleShot=True, interval=0, timeout=self._draw_live_strength)
         self.frame_times: list[float] = []
 
         # Widgets ----------------------------------------------------------------------------
@@ -540,19 +542,38 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ strength
 
     def preview_strength(self, strength: float) -> None:
-        """Live slider: re-blend cached previews only (no prediction, no history entry)."""
+        """Live slider: re-blend cached previews only (no prediction, no history entry).
+
+        On the top visible layer a frame is one re-blend and is drawn at once; below other
+        layers (which then re-slice) frames are coalesced to one per event-loop pass so the
+        slider never lags behind the hand.
+        """
         doc = self.doc
         if doc is None or doc.current_layer() is None:
             return
+        self._live_strength = strength
+        above = [x for x in doc.layers[doc.current + 1 :] if x.visible and doc.prediction_for(x) is not None]
+        if above:
+            if not self._slider_timer.isActive():
+                self._slider_timer.start()
+            return
+        self._draw_live_strength()
+
+    def _draw_live_strength(self) -> None:
+        doc = self.doc
+        if doc is None or doc.current_layer() is None or self._live_strength is None:
+            return
         t0 = time.perf_counter()
         layers = list(doc.layers)
-        layers[doc.current] = replace(layers[doc.current], strength=strength)
+        layers[doc.current] = replace(layers[doc.current], strength=self._live_strength)
         out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
         self.canvas.set_after(out)
         self._render_detail(layers)
         self.frame_times.append(time.perf_counter() - t0)
 
     def commit_strength(self, strength: float) -> None:
+        self._slider_timer.stop()
+        self._live_strength = None
         if self.doc is not None and self.doc.current_layer() is not None:
             self._edit(lambda d: d.set_strength(d.current, strength))
 

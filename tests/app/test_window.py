@@ -601,16 +601,26 @@ def test_retouch_studio_entry_point_opens_files(qtbot, photo, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     seen = {}
 
+    app = QApplication.instance()
+
+    def windows():
+        return [w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+
     def check_and_quit():
-        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
-        seen["docs"] = [d.path.name for w in windows for d in w.documents.values()]
-        for w in windows:
-            w.close()
-        QApplication.instance().quit()
+        seen["docs"] = [d.path.name for w in windows() for d in w.documents.values()]
+        app.exit(0)
 
     QTimer.singleShot(200, check_and_quit)
     assert gui.main([str(photo)]) == 0
     assert seen["docs"] == [photo.name]
+    # Close without a second (queued) quit reaching the next test's event loops.
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    for w in windows():
+        w.close()
+        w.deleteLater()
+    app.processEvents()
+    app.setQuitOnLastWindowClosed(quit_on_close)
 
 
 def test_opening_several_selects_only_the_first(window, photos):
@@ -618,3 +628,21 @@ def test_opening_several_selects_only_the_first(window, photos):
     assert window.doc.path == photos[0].resolve()
     selected = [i.text() for i in window.filmstrip.selectedItems()]
     assert selected == [photos[0].name]
+
+
+def test_slider_on_a_lower_layer_coalesces_frames(window, photo, predictor, qtbot):
+    _open_and_apply(window, photo, "make it warm")
+    window.apply_instruction("dark mood")
+    window.worker.wait_until_idle()
+    window.panel.layers.setCurrentRow(1)  # the bottom layer, below "dark mood"
+    assert window.doc.current == 0
+    slices = window.renderer.slices
+    window.panel.slider.setSliderDown(True)
+    for v in (10, 20, 30, 40, 50):
+        window.panel.slider.setValue(v)
+    qtbot.waitUntil(lambda: not window._slider_timer.isActive(), timeout=2000)
+    # five slider events, one redraw: the layer above re-sliced once, not five times
+    assert window.renderer.slices == slices + 1
+    window.panel.slider.setSliderDown(False)
+    assert window.doc.layers[0].strength == pytest.approx(0.5)
+    assert predictor.calls == ["make it warm", "dark mood"]
