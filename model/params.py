@@ -236,7 +236,7 @@ def vector_to_params(vec, *, drop_defaults: bool = True) -> dict:
     for spec, v in zip(PARAMS, values):
         if drop_defaults and abs(v - spec.default) < 1e-6:
             continue
-        out[spec.name] = float(v)
+        out[spec.name] = round(float(v), 4)
     return out
 
 
@@ -497,15 +497,16 @@ def _probe_colours():
     E, Pm = _opponent_basis(torch.float64, "cpu")
     to_rgb = (torch.linalg.inv(Pm).T @ E.T).numpy()  # (2, 3): (a, b) -> zero-luma rgb
     cols, wts = [], []
-    for Y in np.linspace(0.0, 1.0, 97):
+    angles = np.deg2rad(np.arange(0, 360, 20))
+    for Y in np.linspace(0.0, 1.0, 65):
         cols.append([Y, Y, Y])
         wts.append(6.0)
-        for c, wc in ((0.04, 3.0), (0.1, 2.0), (0.2, 1.0), (0.35, 0.5), (0.5, 0.25)):
-            for ang in np.deg2rad(np.arange(0, 360, 15)):
+        for c, wc in ((0.05, 3.0), (0.15, 1.5), (0.3, 0.6), (0.5, 0.25)):
+            for ang in angles:
                 rgb = Y + c * np.array([math.cos(ang), math.sin(ang)]) @ to_rgb
                 if rgb.min() >= 0 and rgb.max() <= 1:
                     cols.append(rgb)
-                    wts.append(wc / 24 * 6)
+                    wts.append(wc / len(angles) * 6)
     return np.asarray(cols, np.float64), np.asarray(wts, np.float64)
 
 
@@ -662,3 +663,65 @@ def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor
     gain = 1 + 0.6 * (values[:, _INDEX["vignette"]] / 100).view(b, 1, 1, 1, 1) * cells
     return grid * gain
 
+
+
+# --------------------------------------------------------------------------------------------
+# Engine "params": instruction -> parameters -> grid, no network
+# --------------------------------------------------------------------------------------------
+
+
+class ParamsPredictor:
+    """Predictor for the ``"params"`` engine (``model.runtime.Predictor`` protocol).
+
+    * empty instruction -> auto mode (:func:`model.instructions.auto_params` on the proxy);
+    * ``"exposure +0.7, temperature -10"`` -> :func:`parse_params`;
+    * anything else -> content-edit check, then ``plan`` -> ``plan_to_params``.
+
+    The grid is the proxy-adapted least-squares fit of :func:`params_to_grid`.
+    """
+
+    def __init__(self, grid_shape=(8, 16, 16), model_id: str = "params"):
+        self.grid_shape = _check_shape(grid_shape)
+        self.model_id = model_id
+
+    def params_for(self, proxy: np.ndarray, instruction: str) -> tuple[dict, list]:
+        """(parameter dict, plan) for one instruction; raises ContentEditError / ValueError."""
+        from .instructions import auto_params, check_instruction, plan, plan_to_params
+
+        text = (instruction or "").strip()
+        if not text:
+            params = auto_params(proxy)
+            items = [_param_item(k, v, "auto") for k, v in params.items()]
+            return params, items
+        if looks_like_params(text):
+            params = parse_params(text)
+            return params, [_param_item(k, v, "param") for k, v in params.items()]
+        check_instruction(text)
+        items = plan(text)
+        return plan_to_params(items), items
+
+    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        proxy = np.asarray(proxy, np.float32)
+        if proxy.ndim != 3 or proxy.shape[2] != 3:
+            raise ValueError(f"proxy must be (h, w, 3) float32, got {proxy.shape}")
+        params, items = self.params_for(proxy, instruction)
+        grid = params_to_grid(params, self.grid_shape, proxy=proxy)
+        return Prediction(grid, GuidanceParams.luminance(), items, self.model_id)
+
+
+def _param_item(name: str, value: float, source: str) -> dict:
+    spec = SPECS[name]
+    return {
+        "attribute": name,
+        "direction": 1 if value >= spec.default else -1,
+        "label": f"{value:+g}",
+        "amount": float(value),
+        "confidence": 1.0,
+        "clause": f"{name} {value:+g}",
+        "source": source,
+    }
+
+
+@register_engine("params")
+def _params_engine(model_dir, config: dict) -> ParamsPredictor:
+    return ParamsPredictor(tuple(config.get("grid_shape", (8, 16, 16))), str(config.get("model_id", "params")))

@@ -1,0 +1,22 @@
+"""Understanding instructions: attribute plan, styles, refusal of content edits, auto mode.
+
+Public API::
+
+    plan(text) -> list[{attribute, direction, label, amount, confidence, clause, source}]
+    plan_to_params(plan) -> {param: value}           # model.params names
+    check_instruction(text)                          # raises ContentEditError for content edits
+    auto_params(proxy) -> {param: value}             # empty instruction
+    STYLES, style_params(name, amount)               # style presets as parameter dicts
+"""
+
+from .auto import auto_params
+from .bank import ATTRIBUTES, BANK, Attribute
+from .matcher import describe, plan, plan_to_params, split_clauses
+from .refusal import ContentEditError, check_instruction, is_content_edit
+from .styles import STYLES, Style, style_params
+
+__all__ = [
+    "ATTRIBUTES", "BANK", "Attribute", "ContentEditError", "STYLES", "Style", "auto_params",
+    "check_instruction", "describe", "is_content_edit", "plan", "plan_to_params", "split_clauses",
+    "style_params",
+]

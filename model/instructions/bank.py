@@ -1,0 +1,253 @@
+"""The attribute bank: atomic retouching attributes, their prompts, words and parameter directions.
+
+An :class:`Attribute` is one thing an instruction can ask for (``temperature``, ``shadows``,
+``blues_sat``, ``style:vintage`` ...). It carries
+
+* ``up`` / ``down``: the parameter change (``model.params`` names) for direction +1 / -1 at
+  amount 1; ``down`` is ``None`` for one-way attributes (styles, black & white, fade);
+* ``up_prompts`` / ``down_prompts``: sentences embedded with MiniLM -- used to find the attribute
+  for paraphrases, and (as antonym pairs) to pick a direction when no rule decides it;
+* ``subjects``: words or phrases naming the attribute itself ("contrast", "the sky", "vignette");
+* ``up_words`` / ``down_words``: words that name a pole ("warm" / "cool", "brighter" / "darker").
+
+The matcher (``model.instructions.matcher``) combines these; the bank itself is plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .styles import STYLES
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    group: str  # tone | colour | hsl | effect | style
+    up: dict
+    down: dict | None
+    up_prompts: tuple[str, ...]
+    down_prompts: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    up_words: tuple[str, ...] = ()
+    down_words: tuple[str, ...] = ()
+    up_label: str = "up"
+    down_label: str = "down"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def bipolar(self) -> bool:
+        return self.down is not None
+
+
+BRIGHT_WORDS = ("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up",
+                "brightness up", "luminous", "lift", "lifted", "raise", "open up", "boost")
+DARK_WORDS = ("dark", "darker", "darken", "darkened", "dim", "dimmer", "deepen", "deeper", "crush",
+              "crushed", "heavier", "richer")
+
+ATTRIBUTES: list[Attribute] = [
+    Attribute(
+        "exposure", "tone", {"exposure": 1.0}, {"exposure": -1.0},
+        ("make the photo brighter", "increase the exposure", "brighten the image", "the picture is too dark",
+         "lighten it up", "more light"),
+        ("make the photo darker", "decrease the exposure", "darken the image", "the picture is too bright",
+         "less light", "underexpose it"),
+        subjects=("exposure", "brightness", "exposed", "overall brightness", "luminosity"),
+        up_words=("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up", "luminous",
+                  "overexpose", "sunnier", "lit", "illuminated"),
+        down_words=("dark", "darker", "darken", "darkened", "dim", "dimmer", "underexpose", "murkier", "duller"),
+        up_label="brighter", down_label="darker",
+    ),
+    Attribute(
+        "contrast", "tone", {"contrast": 50.0}, {"contrast": -50.0},
+        ("add more contrast", "make it punchier", "increase the contrast", "more punch and depth"),
+        ("reduce the contrast", "make it flatter and softer", "lower the contrast", "less harsh"),
+        subjects=("contrast", "contrasty"),
+        up_words=("punchy", "punchier", "punch", "crisp", "crisper", "contrasty", "harsher", "snappy", "snappier"),
+        down_words=("flat", "flatter", "softer", "soft", "gentle", "gentler", "harsh"),
+        up_label="more", down_label="less",
+    ),
+    Attribute(
+        "highlights", "tone", {"highlights": 60.0}, {"highlights": -60.0},
+        ("brighten the highlights", "make the bright areas brighter", "boost the highlights"),
+        ("recover the highlights", "tone down the bright areas", "bring back detail in the sky",
+         "the highlights are blown out", "reduce the highlights"),
+        subjects=("highlights", "highlight", "bright areas", "bright parts", "bright spots", "blown out", "blown-out"),
+        up_words=BRIGHT_WORDS,
+        down_words=DARK_WORDS + ("recover", "rescue", "tame", "tone down", "blown", "pull back", "pull down"),
+        up_label="brighter", down_label="darker",
+    ),
+    Attribute(
+        "shadows", "tone", {"shadows": 60.0}, {"shadows": -60.0},
+        ("lift the shadows", "brighten the dark areas", "open up the shadows", "show more detail in the shadows"),
+        ("deepen the shadows", "make the shadows darker", "darker shadows", "crush the shadows"),
+        subjects=("shadows", "shadow", "dark areas", "dark parts", "dark spots", "shadow detail", "darker areas"),
+        up_words=BRIGHT_WORDS + ("detail", "details", "reveal", "recover"),
+        down_words=DARK_WORDS,
+        up_label="lifted", down_label="deeper",
+    ),
+    Attribute(
+        "whites", "tone", {"whites": 50.0}, {"whites": -50.0},
+        ("brighter whites", "make the whites pop", "push the white point up"),
+        ("tone down the whites", "darker whites", "pull the white point down"),
+        subjects=("whites", "white point"),
+        up_words=BRIGHT_WORDS + ("cleaner", "whiter"),
+        down_words=DARK_WORDS + ("tame", "tone down", "recover"),
+        up_label="brighter", down_label="darker",
+    ),
+    Attribute(
+        "blacks", "tone", {"blacks": 50.0}, {"blacks": -50.0},
+        ("lift the blacks", "raise the black point", "lighter blacks"),
+        ("deeper blacks", "crush the blacks", "richer blacks", "darker black point"),
+        subjects=("blacks", "black point", "black level", "black levels"),
+        up_words=BRIGHT_WORDS,
+        down_words=DARK_WORDS + ("inkier", "stronger", "solid"),
+        up_label="lifted", down_label="deeper",
+    ),
+    Attribute(
+        "temperature", "colour", {"temperature": 40.0}, {"temperature": -40.0},
+        ("make it warmer", "add warmth", "warmer tones", "more orange and yellow", "a warm sunny feeling",
+         "the photo looks too cold"),
+        ("make it cooler", "cooler tones", "colder bluer feeling", "add a blue cast", "less warm",
+         "the photo looks too warm"),
+        subjects=("temperature", "white balance", "colour temperature", "color temperature", "warmth", "coolness"),
+        up_words=("warm", "warmer", "warmth", "warmed", "warmly", "yellowish", "orangey", "amber", "toasty",
+                  "yellower", "hot", "hotter", "sunny"),
+        down_words=("cool", "cooler", "cold", "colder", "chilly", "chillier", "blue", "bluer", "bluish", "blueish",
+                    "frosty", "icy", "cooled", "coolness"),
+        up_label="warmer", down_label="cooler",
+    ),
+    Attribute(
+        "tint", "colour", {"tint": 40.0}, {"tint": -40.0},
+        ("add a magenta tint", "more magenta", "remove the green cast", "pinker overall"),
+        ("add a green tint", "more green overall", "remove the magenta cast", "greener overall"),
+        subjects=("tint",),
+        up_words=("magenta", "pinker", "pinkish", "rosier", "purplish"),
+        down_words=("green", "greener", "greenish"),
+        up_label="magenta", down_label="green",
+    ),
+    Attribute(
+        "saturation", "colour", {"saturation": 40.0}, {"saturation": -40.0},
+        ("make the colours more vivid", "increase the saturation", "more colourful", "richer colours",
+         "make the colours pop"),
+        ("desaturate the photo", "mute the colours", "less colourful", "more subdued colours", "tone down the colours"),
+        subjects=("saturation", "saturated", "colours", "colors", "colour", "color", "colorful", "colourful"),
+        up_words=("vivid", "vivider", "saturated", "colourful", "colorful", "rich", "richer", "pop", "intense",
+                  "bolder", "bold", "juicy", "stronger"),
+        down_words=("muted", "mute", "desaturate", "desaturated", "dull", "duller", "subdued", "washed",
+                    "greyer", "grayer", "pale", "paler", "drab"),
+        up_label="more", down_label="less",
+    ),
+    Attribute(
+        "vibrance", "colour", {"vibrance": 50.0}, {"vibrance": -50.0},
+        ("increase the vibrance", "boost the muted colours", "more vibrant"),
+        ("reduce the vibrance", "less vibrant"),
+        subjects=("vibrance", "vibrancy"),
+        up_words=("vibrant",),
+        up_label="more", down_label="less",
+    ),
+    Attribute(
+        "s_curve", "tone", {"s_curve": 60.0}, {"s_curve": -60.0},
+        ("add an s-curve", "a strong tone curve", "punchy tone curve"),
+        ("flatten the tone curve", "linear flat curve"),
+        subjects=("s-curve", "s curve", "tone curve", "curve", "curves"),
+        up_label="stronger", down_label="flatter",
+    ),
+    Attribute(
+        "fade", "tone", {"fade": 50.0}, {"blacks": -30.0, "fade": 0.0},
+        ("a faded matte finish", "lift the black point for a matte look", "washed out film fade"),
+        ("remove the fade", "less faded", "solid deep blacks"),
+        subjects=("fade", "faded", "matte", "matt", "washed out", "washed-out"),
+        up_label="more", down_label="less",
+    ),
+    Attribute(
+        "split_toning", "colour",
+        {"split_shadow_hue": 200.0, "split_shadow_amount": 40.0, "split_highlight_hue": 40.0,
+         "split_highlight_amount": 35.0},
+        None,
+        ("split toning with cool shadows and warm highlights", "tint the shadows blue and the highlights orange"),
+        subjects=("split toning", "split tone", "split-tone", "split-toning", "toning"),
+    ),
+    Attribute(
+        "vignette", "effect", {"vignette": -50.0}, {"vignette": 40.0},
+        ("add a vignette", "darken the corners", "darker edges around the frame"),
+        ("remove the vignette", "brighten the corners", "lighter edges"),
+        subjects=("vignette", "vignetting", "corners", "edges", "borders"),
+        up_words=("dark", "darker", "darken", "heavier", "stronger"),
+        down_words=("bright", "brighter", "brighten", "lighter", "lighten"),
+        up_label="stronger", down_label="weaker",
+    ),
+]
+
+# ---- per-hue HSL -----------------------------------------------------------------------------
+
+HUE_SUBJECTS = {
+    "reds": ("reds", "red colours", "red colors", "red tones", "the red", "lips", "roses", "red flowers"),
+    "oranges": ("oranges", "orange colours", "orange colors", "orange tones", "skin", "skin tones", "skin tone",
+                "faces", "face", "complexion"),
+    "yellows": ("yellows", "yellow colours", "yellow colors", "yellow tones", "sand", "the yellow"),
+    "greens": ("greens", "green colours", "green colors", "green tones", "foliage", "grass", "trees", "leaves",
+               "vegetation", "plants", "forest", "lawn", "the green"),
+    "aquas": ("aquas", "aqua", "cyans", "cyan", "turquoise", "sea", "water", "lagoon", "pool"),
+    "blues": ("blues", "blue colours", "blue colors", "blue tones", "sky", "skies", "the blue", "ocean"),
+    "purples": ("purples", "purple colours", "purple colors", "purple tones", "violets", "lavender", "the purple"),
+    "magentas": ("magentas", "magenta colours", "magenta colors", "pinks", "pink tones", "the pink"),
+}
+# The colour names just before / after each band on the hue circle (hue shift direction words).
+_HUE_NAMES = {
+    "reds": ("red", "redder"), "oranges": ("orange", "oranger"), "yellows": ("yellow", "yellower"),
+    "greens": ("green", "greener"), "aquas": ("aqua", "cyan", "turquoise", "teal"),
+    "blues": ("blue", "bluer"), "purples": ("purple", "violet"), "magentas": ("magenta", "pink", "pinker"),
+}
+_HUE_ORDER = ("reds", "oranges", "yellows", "greens", "aquas", "blues", "purples", "magentas")
+LUM_UP = ("brighter", "brighten", "lighter", "lighten", "luminance", "luminous", "light")
+LUM_DOWN = ("darker", "darken", "dark", "dimmer", "deeper shade")
+SAT_UP = ("vivid", "saturated", "richer", "rich", "pop", "intense", "stronger", "deeper", "bolder", "lusher",
+          "lush", "more colourful", "more colorful", "vibrant", "juicier")
+SAT_DOWN = ("muted", "mute", "desaturate", "desaturated", "duller", "dull", "paler", "pale", "subdued",
+            "weaker", "washed out", "less saturated", "toned down")
+
+for _i, _hue in enumerate(_HUE_ORDER):
+    _single = _HUE_NAMES[_hue][0]
+    _subj = HUE_SUBJECTS[_hue]
+    _after = _HUE_NAMES[_HUE_ORDER[(_i + 1) % 8]]
+    _before = _HUE_NAMES[_HUE_ORDER[(_i - 1) % 8]]
+    ATTRIBUTES += [
+        Attribute(
+            f"{_hue}_sat", "hsl", {f"{_hue}_sat": 40.0}, {f"{_hue}_sat": -40.0},
+            (f"make the {_hue} more vivid", f"richer more saturated {_single}", f"make the {_subj[-1]} pop"),
+            (f"mute the {_hue}", f"desaturate the {_single} tones", f"less saturated {_hue}"),
+            subjects=_subj, up_words=SAT_UP + _HUE_NAMES[_hue], down_words=SAT_DOWN, up_label="more saturated",
+            down_label="less saturated", meta={"hue": _hue, "channel": "sat"},
+        ),
+        Attribute(
+            f"{_hue}_lum", "hsl", {f"{_hue}_lum": 40.0}, {f"{_hue}_lum": -40.0},
+            (f"brighten the {_hue}", f"lighter {_single} tones"),
+            (f"darken the {_hue}", f"darker {_single} tones"),
+            subjects=_subj, up_words=LUM_UP, down_words=LUM_DOWN, up_label="brighter",
+            down_label="darker", meta={"hue": _hue, "channel": "lum"},
+        ),
+        Attribute(
+            f"{_hue}_hue", "hsl", {f"{_hue}_hue": 40.0}, {f"{_hue}_hue": -40.0},
+            (f"shift the {_hue} towards {_after[0]}",),
+            (f"shift the {_hue} towards {_before[0]}",),
+            subjects=_subj, up_words=_after, down_words=_before, up_label=f"towards {_after[0]}",
+            down_label=f"towards {_before[0]}", meta={"hue": _hue, "channel": "hue"},
+        ),
+    ]
+del _i, _hue, _single, _subj, _after, _before
+
+# ---- styles ----------------------------------------------------------------------------------
+
+for _style in STYLES.values():
+    ATTRIBUTES.append(
+        Attribute(
+            f"style:{_style.name}", "style", dict(_style.params), None, _style.prompts,
+            subjects=_style.keywords, up_label="apply", meta={"style": _style.name},
+        )
+    )
+del _style
+
+BANK: dict[str, Attribute] = {a.name: a for a in ATTRIBUTES}
+if len(BANK) != len(ATTRIBUTES):  # pragma: no cover - guards edits of the bank
+    raise RuntimeError("duplicate attribute names in the bank")

@@ -1,0 +1,399 @@
+"""Instruction -> plan of atomic attributes ``{attribute, direction, amount, confidence}``.
+
+How a plan is made:
+
+1. The instruction is split into clauses on commas, "and", "but", "with", ... (phrases such as
+   "black and white" or "teal and orange" are protected first).
+2. In each clause, word rules find the attributes it names: *subjects* ("the shadows", "the sky",
+   "vignette", a style name) and *pole words* ("warmer", "darker", "punchy"). Per-hue attributes
+   need a subject; a subject binds the pole words next to it ("brighter shadows" is the shadows
+   attribute, not exposure).
+3. Every attribute also gets a MiniLM similarity between the clause and its prompts; it ranks the
+   rule candidates and, when no rule fires, picks the attribute alone (paraphrases such as "bring
+   back the detail in the sky").
+4. The direction comes from rules, not from cosine similarity (MiniLM puts "warmer" next to
+   "cooler"): the pole word's sign, times "more"/"less"-type modifiers, flipped by negation
+   ("not", "don't", "without") and by complaints ("too warm" means make it less warm). Only when no
+   word decides, the clause is compared with the attribute's up and down prompts (antonym pairs).
+5. Intensity words set the amount: "slightly"/"a bit" 0.3, default 0.6, "much"/"very" 1.0.
+
+The embeddings of the bank are computed once per process and cached; a plan for a new instruction
+costs one MiniLM call for its clauses (cached per clause).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..params import PARAMS, SPECS, check_params
+from .bank import ATTRIBUTES, BANK, Attribute
+
+AMOUNT_SMALL = 0.3
+AMOUNT_DEFAULT = 0.6
+AMOUNT_LARGE = 1.0
+AMOUNT_TOO = 0.5
+
+_PROTECT = ("black and white", "black & white", "teal and orange", "orange and teal", "bright and airy",
+            "light and airy", "dark and moody", "teal & orange", "orange & teal", "cool shadows and warm highlights",
+            "shadows and warm highlights", "salt and pepper")
+_SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|while|with|also|then|plus|as well as|whereas|yet)\b|&")
+
+_NEGATION = re.compile(r"\b(?:not|no|never|without|avoid|nothing|don't|dont|do not|doesn't|isn't|shouldn't|"
+                       r"mustn't|won't|stop|un-?)\b|n't\b")
+_TOO = re.compile(r"\b(?:too|overly|excessively|over-)\b")
+_KEEP = re.compile(r"\b(?:keep|preserve|maintain|leave|retain|don't (?:change|touch)|do not (?:change|touch))\b")
+_SMALL = re.compile(r"\b(?:slightly|slight|a bit|a little|little bit|a touch|touch of|a tad|tad|somewhat|subtle|"
+                    r"subtly|gently|gentle|mildly|mild|marginally|hint of|a hint|bit|light touch|softly|tiny|lightly|"
+                    r"a smidge|kind of|a little more|just a)\b")
+_LARGE = re.compile(r"\b(?:much|very|a lot|lots|really|strongly|significantly|dramatically|way|heavily|extremely|"
+                    r"super|far|hugely|massively|seriously|considerably|drastically|substantially|a ton|"
+                    r"intensely|totally|completely|fully|very much|way more|so much|strong|heavy|big|maximum|max)\b")
+_INC = re.compile(r"\b(?:more|increase|increased|increasing|boost|boosted|raise|raised|add|adding|enhance|enhanced|"
+                  r"stronger|higher|up|pump|pump up|intensify|extra|amplify|bump|bump up|heighten|push|strengthen|"
+                  r"emphasize|emphasise|accentuate|bring out|turn up|crank up|maximize|improve|give it|apply|want)\b")
+_DEC = re.compile(r"\b(?:less|reduce|reduced|reducing|decrease|decreased|lower|lowered|tone down|toned down|weaker|"
+                  r"remove|cut|drop|fewer|minimize|minimise|subtler|down|tame|dial back|dial down|pull back|"
+                  r"turn down|get rid of|lessen|diminish|limit|eliminate|kill|drop the|take away|neutralize|"
+                  r"neutralise|correct|fix)\b")
+_WEAK_SUBJECTS = {"colours", "colors", "colour", "color"}
+
+
+def _phrase_regex(phrases) -> re.Pattern | None:
+    phrases = sorted({p.lower() for p in phrases}, key=len, reverse=True)
+    if not phrases:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in phrases) + r")(?![\w-])")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    attr: Attribute
+    subjects: re.Pattern | None
+    up: re.Pattern | None
+    down: re.Pattern | None
+
+
+_COMPILED = [
+    _Compiled(a, _phrase_regex(a.subjects), _phrase_regex(a.up_words), _phrase_regex(a.down_words))
+    for a in ATTRIBUTES
+]
+_INDEX = {a.name: i for i, a in enumerate(ATTRIBUTES)}
+
+# ---- bank embeddings -------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_bank = None
+
+
+def bank_embeddings():
+    """(E (M, 384), owner (M,) attribute index, pole (M,) +1 up / -1 down prompt), cached."""
+    global _bank
+    if _bank is None:
+        with _lock:
+            if _bank is None:
+                from ..text_encoder import encode
+
+                texts, owner, pole = [], [], []
+                for i, a in enumerate(ATTRIBUTES):
+                    for t in a.up_prompts:
+                        texts.append(t)
+                        owner.append(i)
+                        pole.append(1)
+                    for t in a.down_prompts:
+                        texts.append(t)
+                        owner.append(i)
+                        pole.append(-1)
+                _bank = (encode(texts), np.asarray(owner), np.asarray(pole))
+    return _bank
+
+
+def _attribute_similarities(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per attribute: best similarity overall, best over up prompts, best over down prompts."""
+    E, owner, pole = bank_embeddings()
+    sims = E @ q
+    n = len(ATTRIBUTES)
+    best = np.full(n, -1.0)
+    up = np.full(n, -1.0)
+    down = np.full(n, -1.0)
+    np.maximum.at(best, owner, sims)
+    np.maximum.at(up, owner[pole > 0], sims[pole > 0])
+    np.maximum.at(down, owner[pole < 0], sims[pole < 0])
+    return best, up, down
+
+
+# ---- clause analysis -------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    t = text.lower().replace("’", "'").replace("colour", "colour")
+    t = re.sub(r"\s+", " ", t)
+    return t.strip()
+
+
+def split_clauses(text: str) -> list[str]:
+    """Split a compound instruction into clauses ("warmer, more contrast and less saturation")."""
+    t = _normalise(text)
+    protected = {}
+    for i, phrase in enumerate(_PROTECT):
+        if phrase in t:
+            key = f"qq{i}qq"
+            protected[key] = phrase
+            t = t.replace(phrase, key)
+    parts = []
+    for p in _SPLIT.split(t):
+        p = p.strip(" -")
+        for key, phrase in protected.items():
+            p = p.replace(key, phrase)
+        if p:
+            parts.append(p)
+    return parts
+
+
+def _spans(pattern: re.Pattern | None, text: str) -> list[tuple[int, int, str]]:
+    if pattern is None:
+        return []
+    return [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(text)]
+
+
+def _outside(spans, blocked) -> list:
+    return [s for s in spans if not any(s[0] < b[1] and b[0] < s[1] for b in blocked)]
+
+
+@dataclass
+class _Hit:
+    index: int
+    subject: list
+    up: list
+    down: list
+
+    @property
+    def attr(self) -> Attribute:
+        return ATTRIBUTES[self.index]
+
+
+def _lexical_hits(clause: str) -> list[_Hit]:
+    hits = []
+    for i, c in enumerate(_COMPILED):
+        subj = _spans(c.subjects, clause)
+        up = _outside(_spans(c.up, clause), subj)
+        down = _outside(_spans(c.down, clause), subj)
+        if c.attr.group == "hsl" and not subj:
+            continue  # per-hue edits need the hue (or a scene word) named
+        if subj or up or down:
+            hits.append(_Hit(i, subj, up, down))
+    return hits
+
+
+def _hsl_channel(clause: str, hits: list[_Hit]) -> list[_Hit]:
+    """Among hits on the same hue, keep the one channel the clause talks about."""
+    by_hue: dict[str, list[_Hit]] = {}
+    rest = []
+    for h in hits:
+        if h.attr.group == "hsl":
+            by_hue.setdefault(h.attr.meta["hue"], []).append(h)
+        else:
+            rest.append(h)
+    chosen = []
+    for hue, group in by_hue.items():
+        channel = {h.attr.meta["channel"]: h for h in group}
+        if "hue" in channel and (channel["hue"].up or channel["hue"].down) and re.search(
+            r"\b(?:towards?|shift|hue|more like|-ish|ish)\b", clause
+        ):
+            chosen.append(channel["hue"])
+        elif "lum" in channel and (channel["lum"].up or channel["lum"].down):
+            chosen.append(channel["lum"])
+        elif "sat" in channel:
+            chosen.append(channel["sat"])
+    return rest + chosen
+
+
+def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, emb_down: float,
+               blocked: list) -> tuple[int, str]:
+    """(direction, how) for one attribute in one clause."""
+    pole = 0
+    if hit is not None:
+        ups, downs = hit.up, hit.down
+        if ups and not downs:
+            pole = 1
+        elif downs and not ups:
+            pole = -1
+        elif ups and downs:
+            # Both poles named ("lighter, not darker" in one clause): the later word wins.
+            pole = 1 if max(s[0] for s in ups) > max(s[0] for s in downs) else -1
+        blocked = blocked + hit.subject + hit.up + hit.down
+    inc = bool(_outside(_spans(_INC, clause), blocked))
+    dec = bool(_outside(_spans(_DEC, clause), blocked))
+    mod = 0 if inc == dec else (1 if inc else -1)
+    if pole:
+        direction, how = pole * (mod or 1), "rule"
+    elif mod:
+        direction, how = mod, "rule"
+    elif attr.bipolar and emb_up > -1 and emb_down > -1 and abs(emb_up - emb_down) > 0.02:
+        direction, how = (1 if emb_up > emb_down else -1), "embedding"
+    else:
+        direction, how = 1, "default"
+    negated = bool(_NEGATION.search(clause))
+    too = bool(_TOO.search(clause))
+    if negated or too:
+        direction = -direction
+    return direction, how
+
+
+def _amount(clause: str) -> float:
+    negated = bool(_NEGATION.search(clause))
+    too = bool(_TOO.search(clause))
+    if too and negated:
+        return AMOUNT_SMALL
+    if _SMALL.search(clause):
+        return AMOUNT_SMALL
+    if _LARGE.search(clause):
+        return AMOUNT_LARGE
+    if too:
+        return AMOUNT_TOO
+    return AMOUNT_DEFAULT
+
+
+EMBED_ACCEPT = 0.45  # similarity an attribute needs when no rule names it
+
+
+def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
+    if _KEEP.search(clause) and not re.search(r"\b(?:but|more|less|make)\b", clause):
+        return []
+    best, emb_up, emb_down = _attribute_similarities(q)
+    hits = _hsl_channel(clause, _lexical_hits(clause))
+    items = []
+    amount = _amount(clause)
+    if hits:
+        strong = [h for h in hits if h.subject and not {s[2] for s in h.subject} <= _WEAK_SUBJECTS]
+        scored = sorted(
+            hits,
+            key=lambda h: best[h.index] + (0.3 if h in strong else 0.0) + (0.2 if (h.up or h.down) else 0.0),
+            reverse=True,
+        )
+        # A hue subject with no word of its own defers to an attribute whose pole is named
+        # ("make the skin tones warmer" is a temperature edit, "make the sky darker" a per-hue one).
+        if any(h.up or h.down for h in scored if h.attr.group != "hsl"):
+            scored = [h for h in scored if h.attr.group != "hsl" or h.up or h.down]
+        primary = scored[0]
+        chosen = [primary]
+        used = primary.subject + primary.up + primary.down
+        for h in scored[1:]:
+            words = h.subject + h.up + h.down
+            if not words or _outside(words, used) != words:
+                continue  # shares a word with an attribute already chosen
+            if all(w[2] in _WEAK_SUBJECTS for w in words):
+                continue
+            if h.attr.group == "hsl" and any(c.attr.group == "hsl" and c.attr.meta["hue"] == h.attr.meta["hue"] for c in chosen):
+                continue
+            chosen.append(h)
+            used = used + words
+        for h in chosen:
+            others = [w for c in chosen if c is not h for w in c.subject + c.up + c.down]
+            direction, how = _direction(clause, h, h.attr, emb_up[h.index], emb_down[h.index], others)
+            conf = 0.7 + 0.3 * min(1.0, max(0.0, best[h.index]) / 0.6)
+            items.append(_item(h.attr, direction, amount, conf, clause, how))
+    else:
+        i = int(np.argmax(best))
+        if best[i] < EMBED_ACCEPT:
+            return []
+        attr = ATTRIBUTES[i]
+        direction, how = _direction(clause, None, attr, emb_up[i], emb_down[i], [])
+        conf = 0.8 * min(1.0, (best[i] - 0.3) / 0.4)
+        if how == "embedding":
+            conf *= min(1.0, 0.5 + 5 * abs(emb_up[i] - emb_down[i]))
+        items.append(_item(attr, direction, amount, conf, clause, how))
+    # One-way attributes (styles, split toning) cannot go "down": asking for less of them is a no-op.
+    return [it for it in items if it["direction"] > 0 or BANK[it["attribute"]].bipolar]
+
+
+def _item(attr: Attribute, direction: int, amount: float, conf: float, clause: str, how: str) -> dict:
+    return {
+        "attribute": attr.name,
+        "direction": int(direction),
+        "label": attr.up_label if direction > 0 else attr.down_label,
+        "amount": round(float(amount), 3),
+        "confidence": round(float(np.clip(conf, 0.0, 1.0)), 3),
+        "clause": clause,
+        "source": how,
+    }
+
+
+def plan(text: str) -> list[dict]:
+    """Instruction -> list of ``{attribute, direction (+1/-1), label, amount, confidence, clause, source}``.
+
+    ``amount`` is in ``(0, 1]``; ``confidence`` in ``[0, 1]``; ``source`` says how the direction was
+    decided (``rule``, ``embedding`` or ``default``). The empty instruction gives an empty plan.
+    """
+    if not isinstance(text, str):
+        raise TypeError("plan() takes a string")
+    clauses = split_clauses(text)
+    if not clauses:
+        return []
+    from ..text_encoder import encode
+
+    qs = encode(clauses)
+    out: list[dict] = []
+    prev_intensity = None
+    for clause, q in zip(clauses, qs):
+        items = _plan_clause(clause, q)
+        # "much brighter and warmer": a bare follow-up clause inherits the intensity.
+        if prev_intensity is not None and len(clause.split()) <= 2 and _amount(clause) == AMOUNT_DEFAULT:
+            for it in items:
+                it["amount"] = prev_intensity
+        for it in items:
+            # "warmer but not too warm": a negated "too" on the attribute just asked for limits it.
+            same = [o for o in out if o["attribute"] == it["attribute"]]
+            if same and same[-1]["direction"] == -it["direction"] and _TOO.search(clause) and _NEGATION.search(clause):
+                same[-1]["amount"] = round(same[-1]["amount"] * 0.5, 3)
+                continue
+            out.append(it)
+        prev_intensity = _amount(clause) if _amount(clause) != AMOUNT_DEFAULT else None
+    return out
+
+
+def plan_to_params(plan_items: list[dict]) -> dict:
+    """Sum the plan's parameter changes (clipped to the valid ranges) -> parameter dict."""
+    total: dict[str, float] = {}
+    split_best: dict[str, tuple[float, float]] = {}  # which -> (amount contribution, hue)
+    for it in plan_items:
+        attr = BANK[it["attribute"]]
+        weight = float(it["amount"])
+        delta = attr.up if it["direction"] > 0 else attr.down
+        if delta is None:
+            continue
+        for name, value in delta.items():
+            if name.startswith("split_") and name.endswith("_hue"):
+                which = name[len("split_") : -len("_hue")]
+                contrib = abs(delta.get(f"split_{which}_amount", 0.0)) * weight
+                if contrib > split_best.get(which, (-1.0, 0.0))[0]:
+                    split_best[which] = (contrib, value)
+                continue
+            total[name] = total.get(name, 0.0) + value * weight
+    for which, (_, hue) in split_best.items():
+        total[f"split_{which}_hue"] = hue
+    out = {}
+    for name, value in total.items():
+        spec = SPECS[name]
+        v = float(np.clip(value, spec.lo, spec.hi))
+        if abs(v - spec.default) > 1e-9 or name.endswith("_hue") and name.startswith("split_"):
+            out[name] = round(v, 4)
+    # A split hue without its amount does nothing; drop it for a tidy dict.
+    for which in ("shadow", "highlight"):
+        if f"split_{which}_amount" not in out:
+            out.pop(f"split_{which}_hue", None)
+    return check_params(out)
+
+
+def describe(plan_items: list[dict]) -> list[str]:
+    """Human-readable lines, e.g. ``temperature: warmer (amount 0.60, confidence 0.93)``."""
+    return [
+        f"{it['attribute']}: {it['label']} (amount {it['amount']:.2f}, confidence {it['confidence']:.2f})"
+        for it in plan_items
+    ]
+
+
+__all__ = ["plan", "plan_to_params", "split_clauses", "describe", "bank_embeddings", "PARAMS"]
