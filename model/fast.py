@@ -279,25 +279,25 @@ def slice_apply(
 # --------------------------------------------------------------------------------------------
 
 
-@njit(parallel=True, **_KERNEL_OPTS)
-def _blend_u8(orig, edited, dst, weight_q, mask, has_mask):
-    h, w, _ = orig.shape
-    for y in prange(h):
-        for x in range(w):
-            if has_mask:
-                # strength (Q8) * mask (0..255) -> Q16 weight
-                wq = (weight_q * np.int32(mask[y, x]) + 127) // 255
-            else:
-                wq = weight_q
-            for c in range(3):
-                o = np.int32(orig[y, x, c])
-                diff = np.int32(edited[y, x, c]) - o
-                v = o + ((diff * wq + 128) >> 8)
-                if v < 0:
-                    v = 0
-                elif v > 255:
-                    v = 255
-                dst[y, x, c] = v
+@njit(**_KERNEL_OPTS)
+def _blend_u8(orig, edited, dst, weight_q):
+    # Flat loop over bytes: vectorises; one thread is enough (~1 ms per 1080p frame).
+    for i in range(orig.shape[0]):
+        o = np.int32(orig[i])
+        v = o + (((np.int32(edited[i]) - o) * weight_q + 128) >> 8)
+        dst[i] = min(max(v, 0), 255)
+
+
+@njit(**_KERNEL_OPTS)
+def _blend_u8_mask(orig, edited, dst, weight_q, mask):
+    # Per-pixel weight in Q8: strength (Q8) * mask / 255, with /255 done as *257 >> 16.
+    for p in range(mask.shape[0]):
+        wq = (weight_q * np.int32(mask[p]) * 257 + 32768) >> 16
+        for c in range(3):
+            i = 3 * p + c
+            o = np.int32(orig[i])
+            v = o + (((np.int32(edited[i]) - o) * wq + 128) >> 8)
+            dst[i] = min(max(v, 0), 255)
 
 
 def blend_u8(
@@ -318,9 +318,11 @@ def blend_u8(
         raise ValueError(f"mask must be uint8 of shape {original.shape[:2]}")
     dst = out if out is not None else np.empty_like(original)
     weight_q = np.int32(round(float(strength) * 256))
-    with _keep_torch_threads():
-        _blend_u8(
-            np.ascontiguousarray(original), np.ascontiguousarray(edited), dst, weight_q,
-            mask if mask is not None else np.zeros((1, 1), np.uint8), mask is not None,
-        )
+    flat_o = np.ascontiguousarray(original).reshape(-1)
+    flat_e = np.ascontiguousarray(edited).reshape(-1)
+    flat_d = dst.reshape(-1)
+    if mask is None:
+        _blend_u8(flat_o, flat_e, flat_d, weight_q)
+    else:
+        _blend_u8_mask(flat_o, flat_e, flat_d, weight_q, np.ascontiguousarray(mask).reshape(-1))
     return dst
