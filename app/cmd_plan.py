@@ -1,0 +1,56 @@
+"""``retouch plan -i TEXT [--json]``: show what the editor understood from an instruction."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "plan",
+        help="show the attribute plan (or parameters) an instruction is understood as",
+        description="Print the retouching plan for an instruction: one line per attribute with its "
+        "direction, amount and confidence, then the resulting parameters. Parameter text such as "
+        "'exposure +0.7, temperature -10' is parsed as is. Content edits are refused (exit 3).",
+    )
+    p.add_argument("-i", "--instruction", required=True, help="the instruction text")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from model.instructions import ContentEditError, check_instruction, describe, plan, plan_to_params
+    from model.params import format_params, looks_like_params, parse_params
+
+    text = args.instruction or ""
+    try:
+        if not text.strip():
+            mode, items, params = "auto", [], None
+        elif looks_like_params(text):
+            mode, items, params = "param", [], parse_params(text)
+        else:
+            check_instruction(text)
+            items = plan(text)
+            mode, params = "plan", plan_to_params(items)
+    except ContentEditError as exc:
+        if args.json:
+            print(json.dumps({"instruction": text, "refused": True, "error": str(exc)}))
+        print(f"retouch plan: {exc}", file=sys.stderr)
+        return 3
+    except ValueError as exc:
+        print(f"retouch plan: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"instruction": text, "mode": mode, "plan": items, "params": params}, indent=2))
+        return 0
+    if mode == "auto":
+        print("auto mode: exposure, white balance and contrast are corrected from the photo itself")
+        return 0
+    if mode == "plan":
+        if not items:
+            print("no retouching attribute recognised")
+        for line in describe(items):
+            print(line)
+    print(f"params: {format_params(params) or '(none)'}")
+    return 0
