@@ -296,27 +296,23 @@ class BilateralSlice(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-def refine_mask(
+def splat_mask_grid(
     mask: torch.Tensor,
     rgb: torch.Tensor,
+    grid_hw: tuple[int, int],
     *,
-    cell: int = 16,
     depth: int = 12,
     blur_passes: int = 2,
-    sharpen: bool = True,
 ) -> torch.Tensor:
-    """Snap a rough mask to the photo's edges: splat into a bilateral grid, blur, slice.
+    """Splat ``mask`` into a bilateral grid guided by ``rgb``'s luminance, then blur it.
 
-    mask ``(B, 1, H, W)`` in ``[0, 1]``, rgb ``(B, 3, H, W)``; ``cell`` is the spatial cell size in
-    pixels, ``depth`` the number of luminance bins. Returns ``(B, 1, H, W)`` in ``[0, 1]``.
-    Pixels on the far side of an edge fall into other luminance bins and so do not inherit the
-    stroke, which is what makes a brush follow edges. With ``sharpen`` the normalised result goes
-    through a smoothstep between 0.2 and 0.8, so inside each region the side most of the stroke
-    covers wins and a small spill across an edge is dropped.
+    mask ``(B, 1, H, W)``, rgb ``(B, 3, H, W)`` -> ``(B, 2, depth, Gh, Gw)``: channel 0 holds the
+    summed mask, channel 1 the summed weights (their ratio, sliced, is the refined mask). The grid
+    is resolution independent, so it may be built from a downscaled copy of the photo.
     """
     check_image(rgb, "rgb")
     b, _, h, w = rgb.shape
-    gh, gw = max(1, -(-h // cell)), max(1, -(-w // cell))
+    gh, gw = grid_hw
     z = guidance_map(rgb)
     # Nearest splat in space, linear in depth.
     ys = torch.clamp((torch.arange(h, device=rgb.device) * gh) // h, 0, gh - 1)
@@ -340,7 +336,47 @@ def refine_mask(
             pad[2 * (4 - axis)] = pad[2 * (4 - axis) + 1] = 1
             gp = F.pad(g.view(b * 2, 1, depth, gh, gw), pad, mode="replicate")
             g = F.conv3d(gp, kernel.view(shape)).view(b, 2, depth, gh, gw)
-    # Slice back (trilinear) and normalise.
+    return g
+
+
+def finish_refined_mask(num: torch.Tensor, den: torch.Tensor, sharpen: bool = True) -> torch.Tensor:
+    """Normalise sliced mask sums by their weights; optionally smoothstep (see ``refine_mask``)."""
+    refined = (num / den.clamp_min(1e-6)).clamp(0.0, 1.0)
+    if sharpen:
+        t = ((refined - 0.2) / 0.6).clamp(0.0, 1.0)
+        refined = t * t * (3.0 - 2.0 * t)
+    return refined
+
+
+def refine_mask(
+    mask: torch.Tensor,
+    rgb: torch.Tensor,
+    *,
+    cell: int = 16,
+    depth: int = 12,
+    blur_passes: int = 2,
+    sharpen: bool = True,
+) -> torch.Tensor:
+    """Snap a rough mask to the photo's edges: splat into a bilateral grid, blur, slice.
+
+    mask ``(B, 1, H, W)`` in ``[0, 1]``, rgb ``(B, 3, H, W)``; ``cell`` is the spatial cell size in
+    pixels, ``depth`` the number of luminance bins. Returns ``(B, 1, H, W)`` in ``[0, 1]``.
+    Pixels on the far side of an edge fall into other luminance bins and so do not inherit the
+    stroke, which is what makes a brush follow edges. With ``sharpen`` the normalised result goes
+    through a smoothstep between 0.2 and 0.8, so inside each region the side most of the stroke
+    covers wins and a small spill across an edge is dropped. (For full-resolution photos,
+    ``model.recipe.refine_mask_np`` builds the grid from a downscaled copy and slices it with the
+    fused kernel instead, which needs no ``2·D·H·W`` buffer.)
+    """
+    check_image(rgb, "rgb")
+    b, _, h, w = rgb.shape
+    gh, gw = max(1, -(-h // cell)), max(1, -(-w // cell))
+    g = splat_mask_grid(mask, rgb, (gh, gw), depth=depth, blur_passes=blur_passes)
+    # Slice back (trilinear) with the same guidance.
+    z = guidance_map(rgb)
+    pos = z * (depth - 1)
+    i0 = pos.floor().clamp(0, depth - 2).long()
+    t = pos - i0.to(pos.dtype)
     sliced = F.interpolate(
         g.reshape(b, 2 * depth, gh, gw), size=(h, w), mode="bilinear", align_corners=False
     ).view(b, 2, depth, h, w)
@@ -348,11 +384,7 @@ def refine_mask(
     lo = torch.gather(sliced, 2, idx).squeeze(2)
     hi = torch.gather(sliced, 2, idx + 1).squeeze(2)
     num_den = lo + t * (hi - lo)
-    refined = (num_den[:, :1] / num_den[:, 1:].clamp_min(1e-6)).clamp(0.0, 1.0)
-    if sharpen:
-        t = ((refined - 0.2) / 0.6).clamp(0.0, 1.0)
-        refined = t * t * (3.0 - 2.0 * t)
-    return refined
+    return finish_refined_mask(num_den[:, :1], num_den[:, 1:], sharpen)
 
 
 # --------------------------------------------------------------------------------------------

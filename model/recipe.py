@@ -246,23 +246,50 @@ def layer_mask(
     return mask
 
 
-def refine_mask_np(mask: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+def refine_mask_np(mask: np.ndarray, pixels: np.ndarray, *, work_edge: int = 1024) -> np.ndarray:
     """Edge-aware refinement (``model.grid.refine_mask``) on numpy arrays at any resolution.
 
-    The bilateral cell is a fixed fraction of the long edge, so preview and export agree.
+    The bilateral grid (cells of 1/64 of the long edge, 12 luminance bins) is built from a copy of
+    the photo and mask reduced to ``work_edge`` px, then sliced at full resolution with the fused
+    kernel, so a 24 MP export needs no per-bin full-size buffers, and preview and export agree.
     """
     import torch
 
-    from .grid import refine_mask
-    from .photo import to_float
+    from .fast import slice_apply
+    from .grid import finish_refined_mask, splat_mask_grid
+    from .photo import make_preview, to_float
 
     h, w = mask.shape
-    cell = max(2, int(round(max(h, w) / 64)))
-    rgb = torch.from_numpy(to_float(pixels)).permute(2, 0, 1)[None]
-    m = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    cell = max(2.0, max(h, w) / 64)
+    gh, gw = max(1, int(np.ceil(h / cell))), max(1, int(np.ceil(w / cell)))
+    depth = 12
+    scale = min(1.0, work_edge / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small_px = to_float(make_preview(pixels, size))
+        small_mask = np.asarray(
+            Image.fromarray(np.ascontiguousarray(mask, np.float32), mode="F").resize(size, Image.Resampling.BOX),
+            np.float32,
+        )
+    else:
+        small_px, small_mask = to_float(pixels), np.asarray(mask, np.float32)
     with torch.no_grad():
-        out = refine_mask(m, rgb, cell=cell)
-    return out[0, 0].numpy()
+        g = splat_mask_grid(
+            torch.from_numpy(np.array(small_mask, np.float32))[None, None],
+            torch.from_numpy(np.ascontiguousarray(small_px)).permute(2, 0, 1)[None],
+            (gh, gw),
+            depth=depth,
+        )[0].numpy()
+    # Slice both sums at full resolution as the constant terms of an affine grid.
+    norm = max(float(g[1].max()), 1e-12)
+    affine = np.zeros((12, depth, gh, gw), np.float32)
+    affine[3] = g[0] / norm
+    affine[7] = g[1] / norm
+    sliced = slice_apply(to_float(pixels), affine)
+    refined = finish_refined_mask(
+        torch.from_numpy(sliced[..., 0]), torch.from_numpy(sliced[..., 1]).clamp_min(1e-6 / norm)
+    )
+    return refined.numpy()
 
 
 # --------------------------------------------------------------------------------------------

@@ -141,3 +141,18 @@ def test_inverted_and_edge_aware_masks(pixels):
     refined = layer_mask(layer, (w, h), (w, h), pixels)
     assert refined.shape == (h, w) and 0.0 <= refined.min() and refined.max() <= 1.0
     assert refined[h // 2, w // 2] > 0.5 and refined[0, 0] < 0.05
+
+
+def test_full_resolution_refinement_matches_reduced_grid(pixels):
+    # The grid built from a reduced copy and sliced at full size agrees with the grid built from
+    # the full-size photo itself: preview and export masks look the same.
+    from model.recipe import refine_mask_np
+
+    big = np.asarray(Image.fromarray(pixels).resize((pixels.shape[1] * 2, pixels.shape[0] * 2)))
+    h, w = big.shape[:2]
+    rough = rasterize_strokes([Stroke([(w * 0.3, h * 0.4), (w * 0.6, h * 0.5)], radius=w * 0.08, feather=0.3)], (w, h))
+    exact = refine_mask_np(rough, big, work_edge=4096)
+    reduced = refine_mask_np(rough, big, work_edge=400)
+    assert exact.shape == reduced.shape == (h, w)
+    assert np.abs(exact - reduced).mean() < 0.02
+    assert exact[int(h * 0.45), int(w * 0.45)] > 0.5 and exact[5, w - 5] < 0.05
