@@ -420,6 +420,12 @@ class CompactPredictor:
             self.session = make_session(onnx_path, use_gpu=use_gpu)
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        # Hybrid routing: instructions whose plan names one of these attributes (fnmatch patterns,
+        # e.g. "*_sat" for per-hue saturation, which this parameter space cannot express) go to
+        # the "params" engine, which the evaluation found better for them.
+        raw = json.loads((self.model_dir / "config.json").read_text()).get("route_to_params", [])
+        self.route_to_params = tuple(str(p) for p in raw)
+        self._params_engine = None
 
     def embed(self, clauses: list[str]) -> np.ndarray:
         """Clause embeddings ``(C, 384)``, cached per clause."""
@@ -454,7 +460,27 @@ class CompactPredictor:
             grid, params = g.numpy(), p.numpy()
         return np.ascontiguousarray(grid[0], np.float32), params[0], clauses
 
+    def routed_engine(self, instruction: str):
+        """The params engine when the instruction's plan hits ``route_to_params``, else None."""
+        if not self.route_to_params or not instruction.strip():
+            return None
+        from fnmatch import fnmatch
+
+        from .instructions import plan
+
+        attributes = [item["attribute"] for item in plan(instruction)]
+        if not any(fnmatch(a, pat) for a in attributes for pat in self.route_to_params):
+            return None
+        if self._params_engine is None:
+            from .params import ParamsPredictor
+
+            self._params_engine = ParamsPredictor(self.config.grid_shape, model_id=f"{self.model_id}+params")
+        return self._params_engine
+
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        routed = self.routed_engine(instruction)
+        if routed is not None:
+            return routed.predict(proxy, instruction)
         grid, params, clauses = self.run(proxy, instruction)
         plan = [
             {"param": name, "value": round(float(v), 3)}

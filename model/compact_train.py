@@ -238,3 +238,19 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     (out / "history.json").write_text(json.dumps(history, indent=1))
     log(f"saved model to {out} after {step} steps ({elapsed / 60:.1f} min)")
     return summary
+
+
+def export_checkpoint(checkpoint: str | Path, dest: str | Path, onnx: bool = False) -> Path:
+    """Save the EMA weights of a training checkpoint as a model folder (to evaluate mid-run)."""
+    state = torch.load(Path(checkpoint), map_location="cpu", weights_only=False)
+    model_cfg = state["config"].get("model") or {}
+    net = CompactRetouchNet(CompactConfig.from_dict(model_cfg) if model_cfg else CompactConfig())
+    net.load_state_dict(state["ema"])
+    net.eval()
+    net.save_pretrained(dest, extra={"training": {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 2),
+                                                  "from_checkpoint": True}})
+    if onnx:
+        from .onnx_runtime import export_onnx
+
+        export_onnx(net, Path(dest) / "model.onnx")
+    return Path(dest)

@@ -237,3 +237,12 @@ def test_shipped_model_makes_visibly_right_edits(name):
     warmer = edit("make it warmer")
     assert warmer[2] > 1.0 and abs(warmer[0]) < 10
     assert edit("make it darker")[0] < -2.0
+
+
+def test_hybrid_routing_sends_per_hue_edits_to_the_params_engine(tmp_path):
+    random_net().save_pretrained(tmp_path, extra={"route_to_params": ["*_sat", "*_hue", "vignette"]})
+    predictor = load_predictor(tmp_path)
+    proxy = photo(size=64)
+    routed = predictor.predict(proxy, "make the sky bluer")
+    assert routed.model_id.endswith("+params") and routed.grid.shape == (12, 4, 4, 4)
+    assert not predictor.predict(proxy, "make it brighter").model_id.endswith("+params")
