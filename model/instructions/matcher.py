@@ -261,10 +261,12 @@ EMBED_ACCEPT = 0.45  # similarity an attribute needs when no rule names it
 
 
 def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
-    if _KEEP.search(clause) and not re.search(r"\b(?:but|more|less|make)\b", clause):
+    hits = _hsl_channel(clause, _lexical_hits(clause))
+    # "keep the colours" asks for no change; "keep the highlights darker" still names a pole.
+    if _KEEP.search(clause) and not any(h.up or h.down for h in hits) and not _INC.search(clause) \
+            and not _DEC.search(clause):
         return []
     best, emb_up, emb_down = _attribute_similarities(q)
-    hits = _hsl_channel(clause, _lexical_hits(clause))
     items = []
     amount = _amount(clause)
     if hits:

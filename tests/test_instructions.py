@@ -1,0 +1,217 @@
+"""Instruction understanding: plan on compound / negated / intensity phrasing, held-out paraphrases,
+plan -> params, styles, and refusal of content edits."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.instructions import (
+    ATTRIBUTES, STYLES, ContentEditError, check_instruction, plan, plan_to_params, split_clauses, style_params,
+)
+from model.params import check_params
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pairs(text):
+    return [(it["attribute"], it["direction"]) for it in plan(text)]
+
+
+def _one(text):
+    items = plan(text)
+    assert len(items) == 1, (text, items)
+    return items[0]
+
+
+# ---- the examples of the issue ----------------------------------------------------------------
+
+
+def test_much_brighter():
+    it = _one("much brighter")
+    assert (it["attribute"], it["direction"], it["amount"]) == ("exposure", 1, 1.0)
+
+
+def test_a_bit_less_contrast():
+    it = _one("a bit less contrast")
+    assert (it["attribute"], it["direction"]) == ("contrast", -1)
+    assert it["amount"] < 0.5
+
+
+def test_not_too_warm_is_not_warmer():
+    it = _one("not too warm")
+    assert (it["attribute"], it["direction"]) == ("temperature", -1)
+
+
+def test_warmer_but_not_too_warm_limits_the_warmth():
+    items = plan("warmer but not too warm")
+    assert [(i["attribute"], i["direction"]) for i in items] == [("temperature", 1)]
+    assert items[0]["amount"] < plan("warmer")[0]["amount"]
+
+
+def test_warmer_vs_cooler_directions():
+    assert _pairs("make it warmer") == [("temperature", 1)]
+    assert _pairs("make it cooler") == [("temperature", -1)]
+    assert _pairs("less warm") == [("temperature", -1)]
+    assert _pairs("it's too cold") == [("temperature", 1)]
+
+
+def test_compound_instruction_lists_each_part():
+    assert _pairs("brighter, warmer and a bit less contrast") == [
+        ("exposure", 1), ("temperature", 1), ("contrast", -1)]
+    assert _pairs("lift the shadows but keep the highlights darker") == [("shadows", 1), ("highlights", -1)]
+
+
+def test_protected_phrases_are_not_split():
+    assert split_clauses("black and white, with more contrast") == ["black and white", "more contrast"]
+    assert _pairs("black and white") == [("style:black_and_white", 1)]
+
+
+def test_subject_binds_pole_words():
+    assert _pairs("brighter shadows") == [("shadows", 1)]
+    assert _pairs("make the sky darker") == [("blues_lum", -1)]
+    assert _pairs("greener grass") == [("greens_sat", 1)]
+
+
+def test_intensity_scales_amount():
+    a = {t: plan(t)[0]["amount"] for t in ("slightly warmer", "warmer", "much warmer")}
+    assert a["slightly warmer"] < a["warmer"] < a["much warmer"]
+
+
+def test_styles_and_paraphrase_embedding():
+    assert _pairs("vintage look")[0] == ("style:vintage", 1)
+    assert _pairs("like a frame from a hollywood film")[0] == ("style:cinematic", 1)
+
+
+def test_plan_item_fields_and_empty():
+    it = _one("more saturation")
+    assert set(it) >= {"attribute", "direction", "amount", "confidence"}
+    assert 0 < it["confidence"] <= 1
+    assert plan("") == []
+    with pytest.raises(TypeError):
+        plan(None)
+
+
+def test_unrelated_text_gives_no_plan():
+    assert plan("the quarterly tax report is due on friday") == []
+
+
+# ---- held-out paraphrases ----------------------------------------------------------------------
+
+
+def test_heldout_paraphrase_accuracy():
+    """Paraphrases written before measuring and never used for tuning (see the file's note).
+
+    Measured when the file was added: 50 of 55 expected (attribute, direction) pairs found.
+    """
+    cases = json.loads((DATA / "instr_paraphrases.json").read_text())["cases"]
+    total = hits = 0
+    for case in cases:
+        got = set(_pairs(case["text"]))
+        for attr, direction in case["expect"]:
+            total += 1
+            hits += (attr, direction) in got
+    assert total >= 50
+    assert hits / total >= 0.85, f"{hits}/{total}"
+
+
+# ---- plan -> params ------------------------------------------------------------------------
+
+
+def test_plan_to_params_directions_and_ranges():
+    p = plan_to_params(plan("much brighter, cooler and a bit less contrast"))
+    assert p["exposure"] > 0.5 and p["temperature"] < 0 and p["contrast"] < 0
+    check_params(p)
+    huge = plan_to_params(plan("much brighter, much brighter, much brighter, much brighter"))
+    assert huge["exposure"] <= 3.0
+
+
+def test_plan_to_params_style_and_split_hue():
+    p = plan_to_params(plan("cinematic teal and orange"))
+    assert p["split_shadow_hue"] == STYLES["cinematic"].params["split_shadow_hue"]
+    assert 0 < p["split_shadow_amount"] < STYLES["cinematic"].params["split_shadow_amount"]
+
+
+def test_styles_are_valid_params():
+    assert len(STYLES) >= 14
+    for name, style in STYLES.items():
+        check_params(style.params)
+        assert style.prompts and style.keywords
+        half = style_params(name, 0.5)
+        for k, v in style.params.items():
+            if not (k.startswith("split_") and k.endswith("_hue")):
+                assert half[k] == pytest.approx(v / 2)
+    with pytest.raises(ValueError, match="unknown style"):
+        style_params("nope")
+
+
+def test_bank_covers_the_issue():
+    names = {a.name for a in ATTRIBUTES}
+    for n in ("exposure", "contrast", "highlights", "shadows", "whites", "blacks", "temperature", "tint",
+              "saturation", "vibrance", "s_curve", "fade", "split_toning", "vignette"):
+        assert n in names
+    for hue in ("reds", "oranges", "yellows", "greens", "aquas", "blues", "purples", "magentas"):
+        assert {f"{hue}_sat", f"{hue}_lum", f"{hue}_hue"} <= names
+    for s in ("vintage", "film", "cinematic", "moody", "dreamy", "cozy", "clean", "golden_hour", "high_key",
+              "low_key", "pastel", "faded", "noir", "black_and_white"):
+        assert f"style:{s}" in names
+    for a in ATTRIBUTES:
+        assert a.up_prompts, a.name
+        if a.bipolar and a.group != "hsl":
+            assert a.down_prompts, a.name
+
+
+# ---- refusal ---------------------------------------------------------------------------------
+
+CONTENT = ["add a hat", "remove the person", "replace the sky", "make her smile",
+           "put sunglasses on him", "erase the car in the background", "get rid of the people",
+           "swap the background for a beach", "turn the dog into a cat", "crop it to a square",
+           "make him look younger", "add a rainbow", "delete the power lines", "open his eyes"]
+RETOUCH = ["add warmth", "add a vignette", "remove the green cast", "add more contrast", "make it warmer",
+           "replace the cool tones with warm ones", "get rid of the yellow tint", "add a film look",
+           "remove the vignette", "make the sky bluer", "give it a golden glow", "add some pop", "",
+           "black and white with more contrast"]
+
+
+@pytest.mark.parametrize("text", CONTENT)
+def test_content_edits_are_refused(text):
+    with pytest.raises(ContentEditError, match="tone and colour") as exc:
+        check_instruction(text)
+    assert isinstance(exc.value, ValueError)
+
+
+@pytest.mark.parametrize("text", RETOUCH)
+def test_retouch_edits_are_accepted(text):
+    check_instruction(text)
+
+
+def test_compound_with_content_part_is_refused():
+    with pytest.raises(ContentEditError):
+        check_instruction("make it warmer and remove the person")
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+
+
+def _cli(*args):
+    env_code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", env_code, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_plan_json_and_refusal():
+    r = _cli("plan", "-i", "warmer, much brighter and a bit less contrast", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [(i["attribute"], i["direction"]) for i in out["plan"]] == [
+        ("temperature", 1), ("exposure", 1), ("contrast", -1)]
+    assert out["params"]["exposure"] > 0
+    r = _cli("plan", "-i", "add a hat")
+    assert r.returncode != 0 and "tone and colour" in r.stderr and r.stdout == ""
+    r = _cli("plan", "-i", "exposure +0.7, shadows 30")
+    assert r.returncode == 0 and "exposure +0.7" in r.stdout
+    r = _cli("plan", "-i", "exposure +9")
+    assert r.returncode == 2 and "out of range" in r.stderr
