@@ -215,3 +215,17 @@ def test_cli_plan_json_and_refusal():
     assert r.returncode == 0 and "exposure +0.7" in r.stdout
     r = _cli("plan", "-i", "exposure +9")
     assert r.returncode == 2 and "out of range" in r.stderr
+
+
+def test_shipped_bank_cache_is_current():
+    """model/instructions/bank_embeddings.npz must match the bank (regenerate with write_bank_cache())."""
+    import numpy as np
+
+    from model.instructions import matcher
+    from model.text_encoder import encode
+
+    texts, _, _ = matcher._bank_prompts()
+    cached = matcher._load_cache(texts)
+    assert cached is not None, "stale bank cache: run model.instructions.matcher.write_bank_cache()"
+    fresh = encode(texts[:5] + texts[-5:])
+    np.testing.assert_allclose(np.concatenate([cached[:5], cached[-5:]]), fresh, atol=5e-3)

@@ -23,9 +23,11 @@ costs one MiniLM call for its clauses (cached per clause).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -87,6 +89,47 @@ _INDEX = {a.name: i for i, a in enumerate(ATTRIBUTES)}
 
 _lock = threading.Lock()
 _bank = None
+# Precomputed MiniLM embeddings of the bank prompts (float16), keyed by a hash of the prompt list;
+# a stale file is ignored and the prompts are encoded at first use instead.
+BANK_CACHE = Path(__file__).resolve().parent / "bank_embeddings.npz"
+
+
+def _bank_prompts() -> tuple[list[str], np.ndarray, np.ndarray]:
+    texts, owner, pole = [], [], []
+    for i, a in enumerate(ATTRIBUTES):
+        for t in a.up_prompts:
+            texts.append(t)
+            owner.append(i)
+            pole.append(1)
+        for t in a.down_prompts:
+            texts.append(t)
+            owner.append(i)
+            pole.append(-1)
+    return texts, np.asarray(owner), np.asarray(pole)
+
+
+def _prompts_key(texts: list[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def _load_cache(texts: list[str]) -> np.ndarray | None:
+    try:
+        with np.load(BANK_CACHE) as z:
+            if str(z["key"]) != _prompts_key(texts) or z["emb"].shape[0] != len(texts):
+                return None
+            emb = z["emb"].astype(np.float32)
+    except (OSError, KeyError, ValueError):
+        return None
+    return emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def write_bank_cache(path: Path = BANK_CACHE) -> Path:
+    """Encode the bank prompts and store them (run after editing the bank)."""
+    from ..text_encoder import encode
+
+    texts, _, _ = _bank_prompts()
+    np.savez_compressed(path, key=np.asarray(_prompts_key(texts)), emb=encode(texts).astype(np.float16))
+    return path
 
 
 def bank_embeddings():
@@ -95,19 +138,13 @@ def bank_embeddings():
     if _bank is None:
         with _lock:
             if _bank is None:
-                from ..text_encoder import encode
+                texts, owner, pole = _bank_prompts()
+                emb = _load_cache(texts)
+                if emb is None:
+                    from ..text_encoder import encode
 
-                texts, owner, pole = [], [], []
-                for i, a in enumerate(ATTRIBUTES):
-                    for t in a.up_prompts:
-                        texts.append(t)
-                        owner.append(i)
-                        pole.append(1)
-                    for t in a.down_prompts:
-                        texts.append(t)
-                        owner.append(i)
-                        pole.append(-1)
-                _bank = (encode(texts), np.asarray(owner), np.asarray(pole))
+                    emb = encode(texts)
+                _bank = (emb, owner, pole)
     return _bank
 
 
