@@ -98,6 +98,9 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
     b = np.empty(w, np.float32)
     pos = np.empty(w, np.float32)
     hat = np.empty(w, np.float32)
+    o_r = np.empty(w, np.float32)
+    o_g = np.empty(w, np.float32)
+    o_b = np.empty(w, np.float32)
     acc = np.empty((12, w), np.float32)
     row_grid = np.empty((depth, gw, 12), np.float32)
     top = np.float32(depth - 1)
@@ -163,31 +166,42 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
                 _hat(seg_hat, seg_pos, np.float32(d))
                 for k in range(12):
                     _accumulate(acc[k, xs:xe], seg_hat, seg_w, row_grid[d, c0, k], row_grid[d, c1, k])
-        # Apply the affine transforms, blend by strength and mask, write out.
-        for x in range(w):
-            pr = r[x]
-            pg = g[x]
-            pb = b[x]
-            o0 = acc[0, x] * pr + acc[1, x] * pg + acc[2, x] * pb + acc[3, x]
-            o1 = acc[4, x] * pr + acc[5, x] * pg + acc[6, x] * pb + acc[7, x]
-            o2 = acc[8, x] * pr + acc[9, x] * pg + acc[10, x] * pb + acc[11, x]
-            s_w = strength
-            if has_mask:
-                s_w = strength * mask[y, x]
-            o0 = pr + s_w * (o0 - pr)
-            o1 = pg + s_w * (o1 - pg)
-            o2 = pb + s_w * (o2 - pb)
-            if is_float:
-                dst[y, x, 0] = o0
-                dst[y, x, 1] = o1
-                dst[y, x, 2] = o2
-            else:
-                o0 = min(max(o0 * scale + 0.5, np.float32(0.0)), np.float32(scale))
-                o1 = min(max(o1 * scale + 0.5, np.float32(0.0)), np.float32(scale))
-                o2 = min(max(o2 * scale + 0.5, np.float32(0.0)), np.float32(scale))
-                dst[y, x, 0] = int(o0)
-                dst[y, x, 1] = int(o1)
-                dst[y, x, 2] = int(o2)
+        # Apply the affine transforms and blend by strength (and mask) in planar buffers; the
+        # branches stay outside the loops so each loop vectorises.
+        a = acc
+        if has_mask:
+            wrow = hat  # reuse as the per-pixel weight row
+            mrow = mask[y]
+            for x in range(w):
+                wrow[x] = strength * mrow[x]
+            for x in range(w):
+                pr = r[x]
+                pg = g[x]
+                pb = b[x]
+                wx_ = wrow[x]
+                o_r[x] = pr + wx_ * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
+                o_g[x] = pg + wx_ * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
+                o_b[x] = pb + wx_ * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
+        else:
+            for x in range(w):
+                pr = r[x]
+                pg = g[x]
+                pb = b[x]
+                o_r[x] = pr + strength * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
+                o_g[x] = pg + strength * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
+                o_b[x] = pb + strength * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
+        if is_float:
+            for x in range(w):
+                dst[y, x, 0] = o_r[x]
+                dst[y, x, 1] = o_g[x]
+                dst[y, x, 2] = o_b[x]
+        else:
+            hi_v = np.float32(scale)
+            zero = np.float32(0.0)
+            for x in range(w):
+                dst[y, x, 0] = int(min(max(o_r[x] * scale + np.float32(0.5), zero), hi_v))
+                dst[y, x, 1] = int(min(max(o_g[x] * scale + np.float32(0.5), zero), hi_v))
+                dst[y, x, 2] = int(min(max(o_b[x] * scale + np.float32(0.5), zero), hi_v))
 
 
 @njit(parallel=True, **_KERNEL_OPTS)
