@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 MESSAGE = (
     "cannot do {what!r}: retouching changes only the tone and colour of the photo "
     "(brightness, contrast, colour balance, saturation, styles); it cannot add, remove, replace or "
@@ -154,8 +152,3 @@ def is_content_edit(text: str) -> bool:
         return True
     return False
 
-
-def _similarities(text: str) -> np.ndarray:  # pragma: no cover - debugging helper
-    from ..text_encoder import encode
-
-    return encode(list(CONTENT_PROMPTS)) @ encode([text])[0]
