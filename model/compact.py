@@ -420,12 +420,14 @@ class CompactPredictor:
             self.session = make_session(onnx_path, use_gpu=use_gpu)
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
-        # Hybrid routing: instructions whose plan names one of these attributes (fnmatch patterns,
-        # e.g. "*_sat" for per-hue saturation, which this parameter space cannot express) go to
-        # the "params" engine, which the evaluation found better for them.
+        # Hybrid routing: instructions whose plan names one of these attributes (fnmatch patterns
+        # over "attribute" and "attribute:+1"/"attribute:-1", e.g. "*_sat" for per-hue saturation,
+        # which this parameter space cannot express, or "exposure:-1") go to the "params" engine,
+        # which the evaluation found better for them.
         raw = json.loads((self.model_dir / "config.json").read_text()).get("route_to_params", [])
         self.route_to_params = tuple(str(p) for p in raw)
         self._params_engine = None
+        self._routes: dict[str, bool] = {}  # the plan depends on the text only
 
     def embed(self, clauses: list[str]) -> np.ndarray:
         """Clause embeddings ``(C, 384)``, cached per clause."""
@@ -464,12 +466,13 @@ class CompactPredictor:
         """The params engine when the instruction's plan hits ``route_to_params``, else None."""
         if not self.route_to_params or not instruction.strip():
             return None
-        from fnmatch import fnmatch
-
-        from .instructions import plan
-
-        attributes = [item["attribute"] for item in plan(instruction)]
-        if not any(fnmatch(a, pat) for a in attributes for pat in self.route_to_params):
+        with self._lock:
+            cached = self._routes.get(instruction)
+        if cached is None:
+            cached = self._route(instruction)
+            with self._lock:
+                self._routes[instruction] = cached
+        if not cached:
             return None
         if self._params_engine is None:
             from .params import ParamsPredictor
@@ -477,10 +480,26 @@ class CompactPredictor:
             self._params_engine = ParamsPredictor(self.config.grid_shape, model_id=f"{self.model_id}+params")
         return self._params_engine
 
+    def _route(self, instruction: str) -> bool:
+        from fnmatch import fnmatch
+
+        from .instructions import plan
+
+        # Each plan item is matched as "attribute" and as "attribute:+1" / "attribute:-1".
+        keys = []
+        for item in plan(instruction):
+            keys += [item["attribute"], f"{item['attribute']}:{'+1' if item.get('direction', 1) >= 0 else '-1'}"]
+        return any(fnmatch(k, pat) for k in keys for pat in self.route_to_params)
+
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         routed = self.routed_engine(instruction)
         if routed is not None:
-            return routed.predict(proxy, instruction)
+            # The params engine fits its grid to the proxy's colours; 128 px keep the colour
+            # distribution and make the least-squares fit ~10x cheaper than at 512 px.
+            from .photo import make_proxy
+
+            small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
+            return routed.predict(small, instruction)
         grid, params, clauses = self.run(proxy, instruction)
         plan = [
             {"param": name, "value": round(float(v), 3)}

@@ -246,3 +246,23 @@ def test_hybrid_routing_sends_per_hue_edits_to_the_params_engine(tmp_path):
     routed = predictor.predict(proxy, "make the sky bluer")
     assert routed.model_id.endswith("+params") and routed.grid.shape == (12, 4, 4, 4)
     assert not predictor.predict(proxy, "make it brighter").model_id.endswith("+params")
+
+
+@shipped
+def test_shipped_learned_path_without_routing():
+    predictor = CompactPredictor(DEFAULT_MODEL_DIR)
+    predictor.route_to_params = ()  # the network alone, no hybrid routing
+    proxy = photo("Picture_1A_by_freespace.jpg", 256)
+    x = as_tensor(proxy)
+
+    def edit(instruction):
+        pred = predictor.predict(proxy, instruction)
+        assert pred.model_id.startswith("compact:")
+        return lab_means(bilateral_apply(torch.from_numpy(pred.grid)[None], x)) - lab_means(x)
+
+    assert edit("make it brighter")[0] > 2.0
+    assert edit("make it warmer")[2] > 1.0
+    assert edit("make it cooler")[2] < -1.0
+    bw = predictor.predict(proxy, "black and white")
+    out = bilateral_apply(torch.from_numpy(bw.grid)[None], x).clamp(0, 1)
+    assert rgb_to_lab(out)[:, 1:].abs().mean() < 0.5 * rgb_to_lab(x)[:, 1:].abs().mean()
