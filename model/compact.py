@@ -154,7 +154,9 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 
 _PROTECTED = ("black and white", "black & white", "teal and orange", "orange and teal", "bright and airy",
               "light and airy", "dark and moody", "shadows and highlights", "black and whites")
-_SPLIT = re.compile(r"\s*(?:,|;|\.\s|\band then\b|\bthen\b|\band also\b|\balso\b|\bplus\b|\bbut\b|\band\b|&)\s*")
+_SPLIT = re.compile(
+    r"\s*(?:,|;|\.\s|\band then\b|\bthen\b|\band also\b|\balso\b|\bplus\b|\bbut\b|\band\b|&|\bwith\b|\bwhile\b)\s*"
+)
 
 
 def split_clauses(instruction: str, max_clauses: int = 4) -> list[str]:
@@ -501,8 +503,11 @@ class CompactPredictor:
             small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
             return routed.predict(small, instruction)
         grid, params, clauses = self.run(proxy, instruction)
+        # Same keys as the params engine's plan items, so every front end can show either.
         plan = [
-            {"param": name, "value": round(float(v), 3)}
+            {"attribute": name, "direction": 1 if v > 0 else -1, "label": f"{float(v):+.2f}",
+             "amount": round(float(v), 3), "confidence": 1.0, "clause": "; ".join(clauses),
+             "source": "compact"}
             for name, v in zip(PARAM_NAMES, params)
             if abs(float(v)) >= 0.05
         ]

@@ -94,7 +94,7 @@ def test_slice_apply_matches_bilateral_apply():
 
 def test_split_clauses():
     assert split_clauses("Make it brighter, and a bit warmer") == ["make it brighter", "a bit warmer"]
-    assert split_clauses("black and white with more contrast") == ["black and white with more contrast"]
+    assert split_clauses("black and white with more contrast") == ["black and white", "more contrast"]
     assert split_clauses("warmer; cooler then darker and brighter plus x", max_clauses=3) == [
         "warmer", "cooler", "darker and brighter and x"]
     assert split_clauses("   ") == []
