@@ -52,6 +52,9 @@ def _load():
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch  # noqa: F401  (transformers needs it; imported here to keep import cheap)
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars on stderr in a CLI/app
 
             path = model_path()
             try:

@@ -411,6 +411,11 @@ def plan_to_params(plan_items: list[dict]) -> dict:
                 if contrib > split_best.get(which, (-1.0, 0.0))[0]:
                     split_best[which] = (contrib, value)
                 continue
+            if name == "bw":
+                # Black & white is categorical: a plain "black and white" means fully monochrome;
+                # only a hedged request ("a touch of black and white", amount < 0.6) is partial.
+                total[name] = max(total.get(name, 0.0), value * min(1.0, weight / 0.6))
+                continue
             total[name] = total.get(name, 0.0) + value * weight
     for which, (_, hue) in split_best.items():
         total[f"split_{which}_hue"] = hue
