@@ -39,6 +39,7 @@ def test_edit_changes_photo_and_writes_timings(photo_path, tmp_path):
     stages = sum(t[k] for k in ("decode_ms", "proxy_ms", "text_ms", "predict_ms", "apply_ms", "encode_ms"))
     assert t["total_ms"] >= stages - 1
     assert Image.open(out).size == Image.open(photo_path).size
+    assert rgb(out).mean() > rgb(photo_path).mean() + 3  # the shipped model brightens
 
 
 def test_sixteen_bit_tiff_keeps_depth_and_gradations(tmp_path):
@@ -71,6 +72,7 @@ def test_mask_black_keeps_pixels(photo_path, tmp_path):
     assert main(["apply", str(photo_path), "-i", "much brighter", "-o", str(out_full)]) == 0
     assert main(["apply", str(photo_path), "-i", "much brighter", "--mask", str(mpath), "-o", str(out_masked)]) == 0
     src, full, masked = rgb(photo_path), rgb(out_full), rgb(out_masked)
+    assert np.abs(full - src).mean() > 3  # the edit is visible
     left = slice(0, w // 2 - 4)
     right = slice(w // 2 + 4, w)
     assert np.abs(masked[:, left] - src[:, left]).max() <= 1
