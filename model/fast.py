@@ -87,7 +87,7 @@ def _add_curve(z, v, curve, weight, kn):
 
 @njit(**_KERNEL_OPTS)
 def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
-          y_start, y_stop, full_h, xi0, xi1, xw, seg_start):
+          y_start, y_stop, yi0, yi1, yw, xi0, xi1, xw, seg_start):
     """Process image rows ``[y_start, y_stop)`` (indices into the full image)."""
     n_out, depth, gh, gw = grid.shape
     w = src.shape[1]
@@ -105,16 +105,9 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
     row_grid = np.empty((depth, gw, 12), np.float32)
     top = np.float32(depth - 1)
     for y in range(y_start, y_stop):
-        cy = (y + 0.5) * gh / full_h - 0.5
-        if cy < 0.0:
-            cy = 0.0
-        if cy > gh - 1.0:
-            cy = gh - 1.0
-        y0 = int(np.floor(cy))
-        if y0 > gh - 2:
-            y0 = max(gh - 2, 0)
-        y1 = min(y0 + 1, gh - 1)
-        wy = np.float32(cy - y0)
+        y0 = yi0[y]
+        y1 = yi1[y]
+        wy = yw[y]
         for d in range(depth):
             for xc in range(gw):
                 for k in range(12):
@@ -206,14 +199,14 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
 
 @njit(parallel=True, **_KERNEL_OPTS)
 def _apply_bands(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
-                 band, xi0, xi1, xw, seg_start):
+                 band, yi0, yi1, yw, xi0, xi1, xw, seg_start):
     h = src.shape[0]
     n_bands = (h + band - 1) // band
     for i in prange(n_bands):
         y0 = i * band
         y1 = min(h, y0 + band)
         _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
-              y0, y1, h, xi0, xi1, xw, seg_start)
+              y0, y1, yi0, yi1, yw, xi0, xi1, xw, seg_start)
 
 
 @contextlib.contextmanager
@@ -276,6 +269,7 @@ def slice_apply(
         raise ValueError("out must match pixels in shape and dtype")
     _, _, gh, gw = grid.shape
     xi0, xi1, xw = _axis_coords(w, gw)
+    yi0, yi1, yw = _axis_coords(h, gh)
     if rows_per_tile is None:
         threads = numba.get_num_threads()
         rows_per_tile = max(1, min(64, -(-h // (threads * 4))))
@@ -283,7 +277,8 @@ def slice_apply(
         _apply_bands(
             src, dst, grid, lut, curves, mix, np.float32(gp.bias), np.float32(strength),
             mask if mask is not None else np.zeros((1, 1), np.float32), mask is not None,
-            np.float32(scale), is_float, int(rows_per_tile), xi0, xi1, xw, _segments(xi0),
+            np.float32(scale), is_float, int(rows_per_tile), yi0, yi1, yw, xi0, xi1, xw,
+            _segments(xi0),
         )
     return dst
 
