@@ -17,6 +17,7 @@ and a ``wait_until_idle()``.
 
 from __future__ import annotations
 
+import abc
 import itertools
 import logging
 import os
@@ -268,7 +269,7 @@ class Cancelled(Exception):
 _job_ids = itertools.count(1)
 
 
-class Job:
+class Job(abc.ABC):
     """A unit of background work: id, state, ``cancel()``, ``run(progress)``.
 
     Subclasses implement ``run(progress)`` where ``progress(done, total, text)``; they call
@@ -296,8 +297,9 @@ class Job:
         if self._cancel.is_set():
             raise Cancelled()
 
-    def run(self, progress: Callable[[int, int, str], None]) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def run(self, progress: Callable[[int, int, str], None]) -> Any:
+        """Do the work; call ``progress(done, total, text)`` and ``check_cancelled()`` between steps."""
 
     def execute(self, progress: Callable[[int, int, str], None]) -> None:
         self.state = Job.RUNNING
