@@ -142,9 +142,9 @@ def run(args) -> int:
         mask = load_mask(args.mask, w, h) if args.mask else None
         proxy = photo_io.make_proxy(photo.pixels, 512)
         t = lap("proxy_ms", t)
-        embed = getattr(predictor, "embed", None)
-        if embed is not None:
-            embed(instruction)  # warms the per-instruction cache; predict() reuses it
+        prepare_text = getattr(predictor, "prepare_text", None)
+        if prepare_text is not None and recipe is None:
+            prepare_text(instruction)  # text understanding, cached; predict() reuses it
         t = lap("text_ms", t)
         pixels = photo.pixels
         depth = output_bit_depth(fmt, photo.bit_depth)

@@ -444,6 +444,13 @@ class CompactPredictor:
                     self._cache[c] = v
         return np.stack([self._cache[c] for c in clauses]).astype(np.float32)
 
+    def prepare_text(self, instruction: str) -> None:
+        """Do the text work for ``instruction`` now (routing plan, clause embeddings), cached, so a
+        following :meth:`predict` only runs the image side (``retouch apply --timings`` reports
+        the two apart)."""
+        if instruction.strip() and self.routed_engine(instruction) is None:
+            self.embed(split_clauses(instruction, self.config.max_clauses))
+
     def run(self, proxy: np.ndarray, instruction: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """-> (grid ``(12, D, Gh, Gw)``, params ``(P,)``, clauses)."""
         cfg = self.config
