@@ -124,7 +124,9 @@ def load_predictor(model_dir: str | Path | None = None) -> Predictor:
 
 class ParamRouting:
     """Wraps an engine so explicit parameters ("exposure +0.7, shadows +30") always take param
-    mode: exact values are rendered analytically, never re-interpreted by a network."""
+    mode: exact values are rendered analytically, never re-interpreted by a network; and an empty
+    instruction is auto mode (``model.instructions.auto_params``: corrections that follow how far
+    the photo is from well exposed and neutral), whatever the engine."""
 
     def __init__(self, engine: Predictor):
         self.engine = engine
@@ -136,7 +138,7 @@ class ParamRouting:
             from .params import ParamsPredictor, looks_like_params
         except ImportError:
             return self.engine.predict(proxy, instruction)
-        if instruction and looks_like_params(instruction):
+        if not instruction.strip() or looks_like_params(instruction):
             if self._params is None:
                 self._params = ParamsPredictor(tuple(self.engine_grid_shape()))
             return self._params.predict(proxy, instruction)

@@ -115,3 +115,19 @@ def test_params_preset_is_applied(photo_path, tmp_path, monkeypatch):
     src, a, b = rgb(photo_path), rgb(out_preset), rgb(out_direct)
     assert np.array_equal(a, b)
     assert a.mean() > src.mean() + 5  # half a stop brighter is visible
+
+
+def test_empty_instruction_is_auto_mode_with_the_shipped_model(photo_path, tmp_path):
+    pytest.importorskip("model.params")
+    from model.params import render_pixels
+
+    src = rgb(photo_path).astype(np.float32) / 255
+    dark = (np.clip(render_pixels(src, {"exposure": -1.5}), 0, 1) * 255 + 0.5).astype(np.uint8)
+    dark_path = tmp_path / "dark.png"
+    Image.fromarray(dark).save(dark_path)
+    fixed, same = tmp_path / "fixed.png", tmp_path / "same.png"
+    assert main(["apply", str(dark_path), "-i", "", "-o", str(fixed)]) == 0
+    assert main(["apply", str(photo_path), "-o", str(same)]) == 0  # no -i at all: auto too
+    # auto brightens the underexposed copy towards the original, and leaves the good photo alone
+    assert np.abs(rgb(fixed) - src * 255).mean() < 0.85 * np.abs(dark.astype(int) - src * 255).mean()
+    assert np.abs(rgb(same) - rgb(photo_path)).mean() < 1.0
