@@ -25,9 +25,10 @@ import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from model.atomic import write_text_atomic
 
 PRESET_VERSION = 1
 APP_NAME = "retouch-studio"
@@ -193,15 +194,7 @@ def save_preset(preset: Preset, overwrite: bool = False) -> Path:
         raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".preset-", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(preset.to_dict(), fh, indent=2, ensure_ascii=False)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, json.dumps(preset.to_dict(), indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise PresetError(f"cannot save preset to {path} ({exc.strerror or exc})") from exc
     return path

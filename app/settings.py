@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
+
+from model.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +124,7 @@ class Settings:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path) if path is not None else settings_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2)
-        os.replace(tmp, path)
-        return path
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2))
 
     # ------------------------------------------------------------------ helpers
 

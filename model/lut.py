@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from .atomic import write_text_atomic
 
 
 class CubeError(Exception):
@@ -374,20 +375,9 @@ def write_cube(path: str | os.PathLike, lut: np.ndarray, title: str = "", commen
     path = Path(path)
     text = format_cube(lut, title, comments)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".retouch-", suffix=".part", dir=path.parent)
+        return write_text_atomic(path, text, encoding="ascii")
     except OSError as exc:
         raise CubeError(path, f"cannot write ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise CubeError(path, f"cannot write ({exc.strerror or exc})") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_cube(path: str | os.PathLike) -> CubeLut:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from .atomic import write_text_atomic
 from .runtime import Prediction, Predictor
 
 RECIPE_VERSION = 1
@@ -146,16 +146,7 @@ def sidecar_path(photo_path: str | os.PathLike) -> Path:
 
 def save_recipe(recipe: Recipe, path: str | os.PathLike) -> Path:
     """Write JSON atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".retouch-", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(recipe.to_dict(), f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, json.dumps(recipe.to_dict(), indent=2))
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
@@ -314,6 +305,7 @@ def render_recipe(
     the image as it stands before that layer, and stored back into the dict. ``image_size`` is the
     (w, h) the strokes refer to (default: the recipe's, else the pixels' own).
     """
+    from .photo import to_float
     from .pipeline import apply_prediction, predict_for
 
     h, w = pixels.shape[:2]
@@ -322,7 +314,7 @@ def render_recipe(
     if predictions is None:
         predictions = {}
     # Stacked layers work in float32 so rounding does not accumulate between layers.
-    current = pixels if len(layers) <= 1 else _to_float32(pixels)
+    current = pixels if len(layers) <= 1 else to_float(pixels)
     for i, layer in enumerate(layers):
         if cancelled is not None and cancelled():
             raise InterruptedError("render cancelled")
@@ -337,12 +329,6 @@ def render_recipe(
     if current.dtype != pixels.dtype:
         current = _from_float32(current, pixels.dtype)
     return current
-
-
-def _to_float32(pixels: np.ndarray) -> np.ndarray:
-    from .photo import to_float
-
-    return to_float(pixels)
 
 
 def _from_float32(x: np.ndarray, dtype) -> np.ndarray:
