@@ -110,7 +110,6 @@ def run(args) -> int:
     from model.runtime import ModelError, load_predictor
 
     timings: dict[str, float] = {}
-    t_start = time.perf_counter()
 
     def lap(key: str, t0: float) -> float:
         now = time.perf_counter()
@@ -158,10 +157,10 @@ def run(args) -> int:
             prediction = None
             t = lap("predict_ms", t)
             out = _render_recipe(pixels, recipe, strength, predictor)
-        if depth == 8 and out.dtype == np.uint16:
-            out = ((out.astype(np.uint32) + 128) // 257).astype(np.uint8)
         t = lap("apply_ms", t)
-        photo_io.save_photo(dst, out, fmt=fmt, quality=args.quality, **_metadata_kwargs(photo, args))
+        photo_io.save_photo(
+            dst, out, fmt=fmt, quality=args.quality, bit_depth=depth, **_metadata_kwargs(photo, args)
+        )
         lap("encode_ms", t)
     except (photo_io.PhotoError, ModelError) as exc:
         return _fail(str(exc))

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from . import fast
-from .grid import GuidanceParams, bilateral_apply, guidance_map
+from .grid import bilateral_apply, guidance_map
 from .photo import make_proxy
 from .runtime import Prediction, Predictor
 
@@ -92,8 +92,3 @@ def predict_for(
     proxy = make_proxy(pixels, proxy_edge)
     return predictor.predict(proxy, instruction)
 
-
-def identity_prediction(depth: int = 8, height: int = 16, width: int = 16) -> Prediction:
-    grid = np.zeros((12, depth, height, width), np.float32)
-    grid[[0, 5, 10]] = 1.0
-    return Prediction(grid, GuidanceParams.luminance(), [], "identity")

@@ -48,24 +48,6 @@ class Predictor(Protocol):
         ...
 
 
-class IdentityPlaceholderPredictor:
-    """Placeholder engine: returns the identity grid whatever the instruction.
-
-    Only used when a model folder says ``"engine": "identity-placeholder"``; it exists so the
-    full decode -> proxy -> grid -> apply -> encode path can be exercised without a network.
-    """
-
-    def __init__(self, depth: int = 8, height: int = 16, width: int = 16):
-        self.shape = (depth, height, width)
-        self.model_id = "identity-placeholder"
-
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        d, h, w = self.shape
-        grid = np.zeros((12, d, h, w), np.float32)
-        grid[[0, 5, 10]] = 1.0
-        return Prediction(grid, GuidanceParams.luminance(), [], self.model_id)
-
-
 _ENGINES: dict[str, Callable[[Path, dict], Predictor]] = {}
 
 
@@ -77,11 +59,6 @@ def register_engine(name: str):
         return factory
 
     return wrap
-
-
-@register_engine("identity-placeholder")
-def _identity(model_dir: Path, config: dict) -> Predictor:
-    return IdentityPlaceholderPredictor(*config.get("grid_shape", (8, 16, 16)))
 
 
 def _import_engines() -> None:
