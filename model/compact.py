@@ -426,10 +426,15 @@ class CompactPredictor:
         # over "attribute" and "attribute:+1"/"attribute:-1", e.g. "*_sat" for per-hue saturation,
         # which this parameter space cannot express, or "exposure:-1") go to the "params" engine,
         # which the evaluation found better for them.
-        raw = json.loads((self.model_dir / "config.json").read_text()).get("route_to_params", [])
-        self.route_to_params = tuple(str(p) for p in raw)
+        raw_config = json.loads((self.model_dir / "config.json").read_text())
+        self.route_to_params = tuple(str(p) for p in raw_config.get("route_to_params", []))
+        # Plan check: a learned edit that does not visibly do what the plan asks (the statistic of
+        # each worded tone/colour item, model.instructions.visible.shows_plan) is replaced by the
+        # params engine's edit.
+        self.verify_with_plan = bool(raw_config.get("verify_with_plan", False))
         self._params_engine = None
         self._routes: dict[str, bool] = {}  # the plan depends on the text only
+        self._plans: dict[str, list] = {}
 
     def embed(self, clauses: list[str]) -> np.ndarray:
         """Clause embeddings ``(C, 384)``, cached per clause."""
@@ -483,33 +488,61 @@ class CompactPredictor:
                 self._routes[instruction] = cached
         if not cached:
             return None
+        return self._params()
+
+    def _params(self):
         if self._params_engine is None:
             from .params import ParamsPredictor
 
             self._params_engine = ParamsPredictor(self.config.grid_shape, model_id=f"{self.model_id}+params")
         return self._params_engine
 
+    def _plan(self, instruction: str) -> list:
+        with self._lock:
+            cached = self._plans.get(instruction)
+        if cached is None:
+            from .instructions import plan
+
+            cached = plan(instruction)
+            with self._lock:
+                self._plans[instruction] = cached
+        return cached
+
     def _route(self, instruction: str) -> bool:
         from fnmatch import fnmatch
 
-        from .instructions import plan
-
         # Each plan item is matched as "attribute" and as "attribute:+1" / "attribute:-1".
         keys = []
-        for item in plan(instruction):
+        for item in self._plan(instruction):
             keys += [item["attribute"], f"{item['attribute']}:{'+1' if item.get('direction', 1) >= 0 else '-1'}"]
         return any(fnmatch(k, pat) for k in keys for pat in self.route_to_params)
 
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        routed = self.routed_engine(instruction)
-        if routed is not None:
-            # The params engine fits its grid to the proxy's colours; 128 px keep the colour
-            # distribution and make the least-squares fit ~10x cheaper than at 512 px.
-            from .photo import make_proxy
+    def _predict_params(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        # The params engine fits its grid to the proxy's colours; 128 px keep the colour
+        # distribution and make the least-squares fit ~10x cheaper than at 512 px.
+        from .photo import make_proxy
 
-            small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
-            return routed.predict(small, instruction)
+        small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
+        return self._params().predict(small, instruction)
+
+    def _learned_shows_plan(self, proxy: np.ndarray, grid: np.ndarray, instruction: str) -> bool:
+        from .instructions.visible import shows_plan
+        from .photo import make_proxy
+        from .pipeline import apply_prediction
+
+        items = self._plan(instruction)
+        if not items:
+            return True  # nothing to check against: the network's reading stands
+        small = make_proxy(np.asarray(proxy, np.float32), 64) if max(proxy.shape[:2]) > 64 else proxy
+        edited = apply_prediction(small, Prediction(grid, GuidanceParams.luminance(), [], self.model_id))
+        return shows_plan(small, edited, items)
+
+    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
+        if self.routed_engine(instruction) is not None:
+            return self._predict_params(proxy, instruction)
         grid, params, clauses = self.run(proxy, instruction)
+        if self.verify_with_plan and clauses and not self._learned_shows_plan(proxy, grid, instruction):
+            return self._predict_params(proxy, instruction)
         # Same keys as the params engine's plan items, so every front end can show either.
         plan = [
             {"attribute": name, "direction": 1 if v > 0 else -1, "label": f"{float(v):+.2f}",

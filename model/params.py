@@ -91,6 +91,7 @@ PARAMS += [
     ParamSpec("split_highlight_amount", 0.0, 100.0, 0.0, "split toning: strength of the highlight tint"),
     ParamSpec("bw", 0.0, 100.0, 0.0, "black & white conversion amount (100 = monochrome)"),
     ParamSpec("vignette", -100.0, 100.0, 0.0, "darken (-) or lighten (+) the corners"),
+    ParamSpec("contrast_pivot", 0.05, 0.95, 0.5, "encoded luma the contrast curve turns about (0.5 = middle grey)"),
 ]
 del _hue
 
@@ -359,7 +360,16 @@ def render_torch(
         return _tone(x, T, _ratio(T, Y), Y)
 
     k = P("contrast") / 100
-    x = curve(x, lambda Y: k * (Y.clamp(0, 1) ** 2 * (3 - 2 * Y.clamp(0, 1)) - Y.clamp(0, 1)))
+    # Smoothstep S-curve in a power-warped luma u = Y^g whose middle (u = 0.5) is the pivot; at
+    # the default pivot 0.5, g = 1 and this is the plain smoothstep about middle grey.
+    g = math.log(0.5) / torch.log(P("contrast_pivot").clamp(0.05, 0.95))
+
+    def contrast_delta(Y):
+        Yc = Y.clamp(1e-6, 1)
+        u = Yc**g
+        return k * ((u * u * (3 - 2 * u)).clamp_min(1e-12) ** (1 / g) - Yc)
+
+    x = curve(x, contrast_delta)
     s = P("s_curve") / 100
     x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * torch.cos(math.pi * Y.clamp(0, 1)) - Y.clamp(0, 1)))
     h = P("highlights") / 100
@@ -675,7 +685,8 @@ class ParamsPredictor:
 
     * empty instruction -> auto mode (:func:`model.instructions.auto_params` on the proxy);
     * ``"exposure +0.7, temperature -10"`` -> :func:`parse_params`;
-    * anything else -> content-edit check, then ``plan`` -> ``plan_to_params``.
+    * anything else -> content-edit check, then ``plan`` -> ``plan_to_params`` -> ``visible_params``
+      (worded edits scaled so they show on this photo).
 
     The grid is the proxy-adapted least-squares fit of :func:`params_to_grid`.
     """
@@ -686,7 +697,7 @@ class ParamsPredictor:
 
     def params_for(self, proxy: np.ndarray, instruction: str) -> tuple[dict, list]:
         """(parameter dict, plan) for one instruction; raises ContentEditError / ValueError."""
-        from .instructions import auto_params, check_instruction, plan, plan_to_params
+        from .instructions import auto_params, check_instruction, plan, plan_to_params, visible_params
 
         text = (instruction or "").strip()
         if not text:
@@ -698,7 +709,7 @@ class ParamsPredictor:
             return params, [_param_item(k, v, "param") for k, v in params.items()]
         check_instruction(text)
         items = plan(text)
-        return plan_to_params(items), items
+        return visible_params(plan_to_params(items), items, proxy), items
 
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         proxy = np.asarray(proxy, np.float32)

@@ -6,6 +6,7 @@ Public API::
     plan_to_params(plan) -> {param: value}           # model.params names
     check_instruction(text)                          # raises ContentEditError for content edits
     auto_params(proxy) -> {param: value}             # empty instruction
+    visible_params(params, plan, proxy) -> {param: value}  # worded edits scaled to show on this photo
     STYLES, style_params(name, amount)               # style presets as parameter dicts
 """
 
@@ -14,9 +15,10 @@ from .bank import ATTRIBUTES, BANK, Attribute
 from .matcher import describe, plan, plan_to_params, split_clauses
 from .refusal import ContentEditError, check_instruction, is_content_edit
 from .styles import STYLES, Style, style_params
+from .visible import visible_params
 
 __all__ = [
     "ATTRIBUTES", "BANK", "Attribute", "ContentEditError", "STYLES", "Style", "auto_params",
     "check_instruction", "describe", "is_content_edit", "plan", "plan_to_params", "split_clauses",
-    "style_params",
+    "style_params", "visible_params",
 ]

@@ -34,6 +34,14 @@ class Attribute:
     up_label: str = "up"
     down_label: str = "down"
     meta: dict = field(default_factory=dict)
+    # Words that describe an excess ("garish" colours, "blown" highlights, "grey" shadows). In a
+    # clause that describes the photo or asks to fix it, they fix the direction: too much of the
+    # up pole -> -1, too much of the down pole -> +1, whatever "more"/"less" words say.
+    excess_up: tuple[str, ...] = ()
+    excess_down: tuple[str, ...] = ()
+    # Tone-range attributes (highlights, shadows, whites, blacks) fire only when the clause names
+    # their range; generic words ("raise", "deepen") alone belong to exposure and contrast.
+    needs_subject: bool = False
 
     @property
     def bipolar(self) -> bool:
@@ -43,7 +51,7 @@ class Attribute:
 BRIGHT_WORDS = ("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up",
                 "brightness up", "luminous", "lift", "lifted", "raise", "open up", "boost")
 DARK_WORDS = ("dark", "darker", "darken", "darkened", "dim", "dimmer", "deepen", "deeper", "crush",
-              "crushed", "heavier", "richer")
+              "crushed", "heavier", "richer", "weight", "weightier", "denser", "inkier")
 
 ATTRIBUTES: list[Attribute] = [
     Attribute(
@@ -52,7 +60,8 @@ ATTRIBUTES: list[Attribute] = [
          "lighten it up", "more light"),
         ("make the photo darker", "decrease the exposure", "darken the image", "the picture is too bright",
          "less light", "underexpose it"),
-        subjects=("exposure", "brightness", "exposed", "overall brightness", "luminosity"),
+        subjects=("exposure", "brightness", "exposed", "overall brightness", "luminosity", "luminance",
+                  "overall luminance", "lightness", "overall lightness", "light level", "light levels"),
         up_words=("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up", "luminous",
                   "overexpose", "sunnier", "lit", "illuminated"),
         down_words=("dark", "darker", "darken", "darkened", "dim", "dimmer", "underexpose", "murkier", "duller"),
@@ -62,9 +71,14 @@ ATTRIBUTES: list[Attribute] = [
         "contrast", "tone", {"contrast": 50.0}, {"contrast": -50.0},
         ("add more contrast", "make it punchier", "increase the contrast", "more punch and depth"),
         ("reduce the contrast", "make it flatter and softer", "lower the contrast", "less harsh"),
-        subjects=("contrast", "contrasty"),
-        up_words=("punchy", "punchier", "punch", "crisp", "crisper", "contrasty", "harsher", "snappy", "snappier"),
-        down_words=("flat", "flatter", "softer", "soft", "gentle", "gentler", "harsh"),
+        subjects=("contrast", "contrasty", "tonal range", "tonality", "tonal", "tones", "lights and darks",
+                  "darks and lights", "tonal separation", "dynamic range"),
+        up_words=("punchy", "punchier", "punch", "crisp", "crisper", "contrasty", "harsh", "harsher", "snappy",
+                  "snappier", "pop", "separate", "separated", "separation", "further apart", "stronger", "harder"),
+        down_words=("flat", "flatter", "softer", "soft", "soften", "softened", "gentle", "gentler", "closer",
+                    "closer together", "compress", "compressed", "weaker", "milder", "smoother"),
+        excess_up=("harsh", "too contrasty", "overly contrasty", "overcooked"),
+        excess_down=("lifeless", "dull", "muddy", "lacklustre", "lackluster", "washed out", "hazy", "murky"),
         up_label="more", down_label="less",
     ),
     Attribute(
@@ -72,18 +86,32 @@ ATTRIBUTES: list[Attribute] = [
         ("brighten the highlights", "make the bright areas brighter", "boost the highlights"),
         ("recover the highlights", "tone down the bright areas", "bring back detail in the sky",
          "the highlights are blown out", "reduce the highlights"),
-        subjects=("highlights", "highlight", "bright areas", "bright parts", "bright spots", "blown out", "blown-out"),
+        subjects=("highlights", "highlight", "bright areas", "bright parts", "bright spots", "blown out", "blown-out",
+                  "bright regions", "brightest parts", "brightest areas", "brightest tones", "brightest regions",
+                  "bright tones", "lightest parts", "lightest areas", "lightest tones", "brights",
+                  "highlight areas", "highlight detail", "clipped areas", "hot spots"),
         up_words=BRIGHT_WORDS,
         down_words=DARK_WORDS + ("recover", "rescue", "tame", "tone down", "blown", "pull back", "pull down"),
+        excess_up=("blown", "blown out", "blown-out", "clipped", "clipping", "burnt out", "burned out", "burnt",
+                   "overexposed", "too strong", "glaring", "nuclear"),
+        needs_subject=True,
         up_label="brighter", down_label="darker",
     ),
     Attribute(
         "shadows", "tone", {"shadows": 60.0}, {"shadows": -60.0},
         ("lift the shadows", "brighten the dark areas", "open up the shadows", "show more detail in the shadows"),
         ("deepen the shadows", "make the shadows darker", "darker shadows", "crush the shadows"),
-        subjects=("shadows", "shadow", "dark areas", "dark parts", "dark spots", "shadow detail", "darker areas"),
-        up_words=BRIGHT_WORDS + ("detail", "details", "reveal", "recover"),
+        subjects=("shadows", "shadow", "dark areas", "dark parts", "dark spots", "shadow detail", "darker areas",
+                  "dark regions", "darker regions", "darkest parts", "darkest areas", "darkest regions",
+                  "darkest tones", "dark tones", "darks", "shadow areas", "shadow regions", "low tones",
+                  "lowlights", "deep tones", "shadowy areas", "shaded areas", "the shade"),
+        up_words=BRIGHT_WORDS + ("detail", "details", "reveal", "recover", "show", "open", "visible"),
         down_words=DARK_WORDS,
+        excess_up=("grey", "gray", "greyish", "grayish", "milky", "washed out", "washed-out", "muddy",
+                   "too light", "hazy"),
+        excess_down=("blocked", "blocked up", "crushed", "clogged", "black holes", "too dark", "pitch black",
+                     "hidden", "lost", "swallowed"),
+        needs_subject=True,
         up_label="lifted", down_label="deeper",
     ),
     Attribute(
@@ -93,6 +121,9 @@ ATTRIBUTES: list[Attribute] = [
         subjects=("whites", "white point"),
         up_words=BRIGHT_WORDS + ("cleaner", "whiter"),
         down_words=DARK_WORDS + ("tame", "tone down", "recover"),
+        excess_up=("blown", "blown out", "clipped", "clipping", "burnt out"),
+        excess_down=("dingy", "grey", "gray", "muddy", "dirty"),
+        needs_subject=True,
         up_label="brighter", down_label="darker",
     ),
     Attribute(
@@ -102,6 +133,10 @@ ATTRIBUTES: list[Attribute] = [
         subjects=("blacks", "black point", "black level", "black levels"),
         up_words=BRIGHT_WORDS,
         down_words=DARK_WORDS + ("inkier", "stronger", "solid"),
+        excess_up=("washed out", "washed-out", "grey", "gray", "greyish", "grayish", "milky", "faded", "lifted",
+                   "weak", "muddy"),
+        excess_down=("crushed", "clipped", "blocked", "blocked up"),
+        needs_subject=True,
         up_label="lifted", down_label="deeper",
     ),
     Attribute(
@@ -131,11 +166,17 @@ ATTRIBUTES: list[Attribute] = [
         ("make the colours more vivid", "increase the saturation", "more colourful", "richer colours",
          "make the colours pop"),
         ("desaturate the photo", "mute the colours", "less colourful", "more subdued colours", "tone down the colours"),
-        subjects=("saturation", "saturated", "colours", "colors", "colour", "color", "colorful", "colourful"),
+        subjects=("saturation", "saturated", "colours", "colors", "colour", "color", "colorful", "colourful", "hues",
+                  "colour intensity", "color intensity"),
         up_words=("vivid", "vivider", "saturated", "colourful", "colorful", "rich", "richer", "pop", "intense",
                   "bolder", "bold", "juicy", "stronger"),
         down_words=("muted", "mute", "desaturate", "desaturated", "dull", "duller", "subdued", "washed",
-                    "greyer", "grayer", "pale", "paler", "drab"),
+                    "greyer", "grayer", "pale", "paler", "drab", "calm", "calmer", "quieter", "weaker", "tame"),
+        excess_up=("garish", "gaudy", "overpowering", "oversaturated", "over-saturated", "neon", "loud",
+                   "cartoonish", "cartoony", "radioactive", "overcooked", "overdone", "screaming", "too much colour",
+                   "too much color", "too colourful", "too colorful", "too saturated", "clownish"),
+        excess_down=("washed out", "washed-out", "lifeless", "drab", "faint", "bland", "pale", "anaemic", "anemic",
+                     "dull", "muted", "colourless", "colorless", "faded"),
         up_label="more", down_label="less",
     ),
     Attribute(
@@ -175,6 +216,7 @@ ATTRIBUTES: list[Attribute] = [
         subjects=("vignette", "vignetting", "corners", "edges", "borders"),
         up_words=("dark", "darker", "darken", "heavier", "stronger"),
         down_words=("bright", "brighter", "brighten", "lighter", "lighten"),
+        needs_subject=True,
         up_label="stronger", down_label="weaker",
     ),
 ]

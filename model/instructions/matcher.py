@@ -41,7 +41,7 @@ AMOUNT_TOO = 0.5
 
 _PROTECT = ("black and white", "black & white", "teal and orange", "orange and teal", "bright and airy",
             "light and airy", "dark and moody", "teal & orange", "orange & teal", "cool shadows and warm highlights",
-            "shadows and warm highlights", "salt and pepper")
+            "shadows and warm highlights", "salt and pepper", "lights and darks", "darks and lights")
 _SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|while|with|also|then|plus|as well as|whereas|yet)\b|&")
 
 _NEGATION = re.compile(r"\b(?:not|no|never|without|avoid|nothing|don't|dont|do not|doesn't|isn't|shouldn't|"
@@ -56,12 +56,19 @@ _LARGE = re.compile(r"\b(?:much|very|a lot|lots|really|strongly|significantly|dr
                     r"intensely|totally|completely|fully|very much|way more|so much|strong|heavy|big|maximum|max)\b")
 _INC = re.compile(r"\b(?:more|increase|increased|increasing|boost|boosted|raise|raised|add|adding|enhance|enhanced|"
                   r"stronger|higher|up|pump|pump up|intensify|extra|amplify|bump|bump up|heighten|push|strengthen|"
-                  r"emphasize|emphasise|accentuate|bring out|turn up|crank up|maximize|improve|give it|apply|want)\b")
+                  r"emphasize|emphasise|accentuate|bring out|turn up|crank up|maximize|improve)\b")
 _DEC = re.compile(r"\b(?:less|reduce|reduced|reducing|decrease|decreased|lower|lowered|tone down|toned down|weaker|"
                   r"remove|cut|drop|fewer|minimize|minimise|subtler|down|tame|dial back|dial down|pull back|"
                   r"turn down|get rid of|lessen|diminish|limit|eliminate|kill|drop the|take away|neutralize|"
                   r"neutralise|correct|fix)\b")
-_WEAK_SUBJECTS = {"colours", "colors", "colour", "color"}
+_WEAK_SUBJECTS = {"colours", "colors", "colour", "color", "tones", "tonal", "hues"}
+# "cool it down", "warm it up": particles, not "less"/"more", once a pole word is named.
+_PARTICLES = {"up", "down"}
+# A clause that describes the photo ("the colours are garish") or asks for a fix ("fix the blown
+# highlights"): excess words then decide the direction.
+_DESCRIBE = re.compile(r"\b(?:is|are|was|were|looks?|looking|seems?|feels?|appears?|it's|they're|has|have|got|"
+                       r"getting|too|overly|so|fix|correct|repair|recover|rescue|tame|neutrali[sz]e|calm|reduce|"
+                       r"remove|get rid of|tone down)\b|'s\b|'re\b")
 
 
 def _phrase_regex(phrases) -> re.Pattern | None:
@@ -77,10 +84,13 @@ class _Compiled:
     subjects: re.Pattern | None
     up: re.Pattern | None
     down: re.Pattern | None
+    excess_up: re.Pattern | None
+    excess_down: re.Pattern | None
 
 
 _COMPILED = [
-    _Compiled(a, _phrase_regex(a.subjects), _phrase_regex(a.up_words), _phrase_regex(a.down_words))
+    _Compiled(a, _phrase_regex(a.subjects), _phrase_regex(a.up_words), _phrase_regex(a.down_words),
+              _phrase_regex(a.excess_up), _phrase_regex(a.excess_down))
     for a in ATTRIBUTES
 ]
 _INDEX = {a.name: i for i, a in enumerate(ATTRIBUTES)}
@@ -206,6 +216,8 @@ class _Hit:
     subject: list
     up: list
     down: list
+    excess: int = 0  # -1 / +1: the direction an excess word fixes (0: none)
+    excess_words: list = ()
 
     @property
     def attr(self) -> Attribute:
@@ -214,14 +226,23 @@ class _Hit:
 
 def _lexical_hits(clause: str) -> list[_Hit]:
     hits = []
+    describes = bool(_DESCRIBE.search(clause))
     for i, c in enumerate(_COMPILED):
         subj = _spans(c.subjects, clause)
-        up = _outside(_spans(c.up, clause), subj)
-        down = _outside(_spans(c.down, clause), subj)
-        if c.attr.group == "hsl" and not subj:
-            continue  # per-hue edits need the hue (or a scene word) named
+        if (c.attr.group == "hsl" or c.attr.needs_subject) and not subj:
+            continue  # per-hue and tone-range edits need the range (or a scene word) named
+        ex_up = _spans(c.excess_up, clause) if describes else []
+        ex_down = _spans(c.excess_down, clause) if describes else []
+        excess, ex_words = 0, []
+        if ex_up or ex_down:
+            excess = -1 if len(ex_up) >= len(ex_down) else 1
+            ex_words = ex_up + ex_down
+        up = _outside(_spans(c.up, clause), subj + ex_words)
+        down = _outside(_spans(c.down, clause), subj + ex_words)
+        if excess:
+            up, down = (ex_words, []) if excess > 0 else ([], ex_words)
         if subj or up or down:
-            hits.append(_Hit(i, subj, up, down))
+            hits.append(_Hit(i, subj, up, down, excess, ex_words))
     return hits
 
 
@@ -262,8 +283,14 @@ def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, em
             # Both poles named ("lighter, not darker" in one clause): the later word wins.
             pole = 1 if max(s[0] for s in ups) > max(s[0] for s in downs) else -1
         blocked = blocked + hit.subject + hit.up + hit.down
-    inc = bool(_outside(_spans(_INC, clause), blocked))
-    dec = bool(_outside(_spans(_DEC, clause), blocked))
+    if hit is not None and hit.excess:
+        return hit.excess, "rule"
+    inc = _outside(_spans(_INC, clause), blocked)
+    dec = _outside(_spans(_DEC, clause), blocked)
+    if pole:
+        inc = [m for m in inc if m[2] not in _PARTICLES]
+        dec = [m for m in dec if m[2] not in _PARTICLES]
+    inc, dec = bool(inc), bool(dec)
     mod = 0 if inc == dec else (1 if inc else -1)
     if pole:
         direction, how = pole * (mod or 1), "rule"
@@ -296,8 +323,66 @@ def _amount(clause: str) -> float:
 
 EMBED_ACCEPT = 0.45  # similarity an attribute needs when no rule names it
 
+# ---- whole-photo colour casts, "towards <colour>", "remove all colour" -------------------------
+
+# Colour word -> (global attribute, pole). A cast of that colour is removed by going the other way.
+_CAST_COLOURS = {
+    "green": ("tint", -1), "greenish": ("tint", -1), "greeny": ("tint", -1), "olive": ("tint", -1),
+    "magenta": ("tint", 1), "magentaish": ("tint", 1), "pink": ("tint", 1), "pinkish": ("tint", 1),
+    "purple": ("tint", 1), "purplish": ("tint", 1), "rose": ("tint", 1), "rosy": ("tint", 1),
+    "yellow": ("temperature", 1), "yellowish": ("temperature", 1), "orange": ("temperature", 1),
+    "orangey": ("temperature", 1), "orangish": ("temperature", 1), "amber": ("temperature", 1),
+    "warm": ("temperature", 1), "warmer": ("temperature", 1), "golden": ("temperature", 1),
+    "blue": ("temperature", -1), "bluish": ("temperature", -1), "blueish": ("temperature", -1),
+    "cyan": ("temperature", -1), "cool": ("temperature", -1), "cooler": ("temperature", -1),
+    "cold": ("temperature", -1), "icy": ("temperature", -1),
+}
+_COLOUR_ALT = "|".join(sorted(_CAST_COLOURS, key=len, reverse=True))
+# "a green cast", "a magenta tinge", "pink tint": a cast/tinge is a problem unless it is being added.
+_CAST = re.compile(rf"\b(?P<col>{_COLOUR_ALT})(?:-| )?(?P<noun>colou?r cast|cast|tinge|tint|hue|undertone|shift)s?\b")
+_TOWARD = re.compile(rf"\b(?:towards?|to|into|in the direction of)\s+(?:a\s+|the\s+|more\s+)?(?P<col>{_COLOUR_ALT})\b")
+_ADD = re.compile(r"\b(?:add|adding|give|giving|apply|want|put|introduce|i'd like|i would like)\b")
+_REMOVE = re.compile(r"\b(?:fix|remove|neutrali[sz]e|correct|get rid of|kill|eliminate|counter|cancel|take out|"
+                     r"take away|reduce|less|lose|clean up|clear|has|have|there's|there is|got|looks?|is|too|"
+                     r"strip)\b|'s\b")
+_GLOBAL_SUBJECTS = re.compile(r"\b(?:white balance|colou?r balance|hue balance|balance|tint|temperature|colou?rs?|"
+                              r"overall|everything|it|the image|the photo|the picture|whole)\b")
+# "remove all colour", "strip out every colour", "no colour at all", "fully desaturate".
+_ALL_COLOUR = re.compile(
+    r"\b(?:remove|strip|strip out|drain|take out|take away|lose|get rid of|kill|no|zero|without|drop)\b.*"
+    r"\b(?:all|every|any|entire|completely|entirely|totally|fully)\b.*\bcolou?rs?\b"
+    r"|\b(?:all|every|any)\b(?:\s+\w+)?\s+colou?rs?\b.*\b(?:out|gone|off|removed|away)\b"
+    r"|\bcolou?rless\b|\bno colou?rs? at all\b|\bzero saturation\b"
+    r"|\b(?:fully|completely|totally|entirely) desaturat\w*|\bdesaturat\w* (?:\w+ )?(?:fully|completely|totally|entirely)\b"
+)
+
+
+def _colour_rules(clause: str) -> list[dict]:
+    """Whole-photo colour requests the word rules would give to a per-hue attribute."""
+    if _ALL_COLOUR.search(clause) and not _NEGATION.search(clause.replace("no colour", "").replace("no color", "")):
+        return [_item(BANK["style:black_and_white"], 1, AMOUNT_DEFAULT, 0.95, clause, "rule")]
+    m = _CAST.search(clause)
+    if m:
+        attr, pole = _CAST_COLOURS[m.group("col")]
+        tint_like = m.group("noun") in ("tint", "hue", "shift")
+        # A cast/tinge is a problem to remove; a tint is wanted -- unless the clause says otherwise.
+        wanted = (tint_like or _ADD.search(clause[: m.start()])) and not _REMOVE.search(clause)
+        direction = pole if wanted else -pole
+        return [_item(BANK[attr], direction, _amount(clause), 0.9, clause, "rule")]
+    m = _TOWARD.search(clause)
+    if m and _GLOBAL_SUBJECTS.search(clause[: m.start()]):
+        hues = [h for h in _lexical_hits(clause[: m.start()]) if h.attr.group == "hsl" and h.subject]
+        if not hues:
+            attr, pole = _CAST_COLOURS[m.group("col")]
+            direction = -pole if _NEGATION.search(clause) else pole
+            return [_item(BANK[attr], direction, _amount(clause), 0.9, clause, "rule")]
+    return []
+
 
 def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
+    colour = _colour_rules(clause)
+    if colour:
+        return colour
     hits = _hsl_channel(clause, _lexical_hits(clause))
     # "keep the colours" asks for no change; "keep the highlights darker" still names a pole.
     if _KEEP.search(clause) and not any(h.up or h.down for h in hits) and not _INC.search(clause) \
@@ -310,7 +395,9 @@ def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
         strong = [h for h in hits if h.subject and not {s[2] for s in h.subject} <= _WEAK_SUBJECTS]
         scored = sorted(
             hits,
-            key=lambda h: best[h.index] + (0.3 if h in strong else 0.0) + (0.2 if (h.up or h.down) else 0.0),
+            key=lambda h: best[h.index] + (0.3 if h in strong else 0.15 if h.subject else 0.0)
+            + (0.2 if (h.up or h.down) else 0.0) + (0.1 if h.subject and (h.up or h.down) else 0.0)
+            + (0.2 if h.excess else 0.0),
             reverse=True,
         )
         # A hue subject with no word of its own defers to an attribute whose pole is named
