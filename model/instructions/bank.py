@@ -51,7 +51,7 @@ class Attribute:
 BRIGHT_WORDS = ("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up",
                 "brightness up", "luminous", "lift", "lifted", "raise", "open up", "boost")
 DARK_WORDS = ("dark", "darker", "darken", "darkened", "dim", "dimmer", "deepen", "deeper", "crush",
-              "crushed", "heavier", "richer", "weight", "weightier", "denser", "inkier")
+              "crushed", "heavier", "richer", "weight", "weightier", "denser", "inkier", "depth")
 
 ATTRIBUTES: list[Attribute] = [
     Attribute(
@@ -65,6 +65,8 @@ ATTRIBUTES: list[Attribute] = [
         up_words=("bright", "brighter", "brighten", "brightened", "lighter", "lighten", "light up", "luminous",
                   "overexpose", "sunnier", "lit", "illuminated"),
         down_words=("dark", "darker", "darken", "darkened", "dim", "dimmer", "underexpose", "murkier", "duller"),
+        excess_up=("overexposed", "over-exposed", "too bright", "glaring", "blinding", "too light"),
+        excess_down=("underexposed", "under-exposed", "too dark", "gloomy", "murky", "too dim"),
         up_label="brighter", down_label="darker",
     ),
     Attribute(
@@ -89,11 +91,14 @@ ATTRIBUTES: list[Attribute] = [
         subjects=("highlights", "highlight", "bright areas", "bright parts", "bright spots", "blown out", "blown-out",
                   "bright regions", "brightest parts", "brightest areas", "brightest tones", "brightest regions",
                   "bright tones", "lightest parts", "lightest areas", "lightest tones", "brights",
-                  "highlight areas", "highlight detail", "clipped areas", "hot spots"),
+                  "highlight areas", "highlight detail", "clipped areas", "hot spots", "detail in the sky",
+                  "sky detail", "clouds", "cloud detail", "light parts", "lighter parts", "light tones",
+                  "lighter tones", "the lights", "light areas", "lighter areas"),
         up_words=BRIGHT_WORDS,
         down_words=DARK_WORDS + ("recover", "rescue", "tame", "tone down", "blown", "pull back", "pull down"),
         excess_up=("blown", "blown out", "blown-out", "clipped", "clipping", "burnt out", "burned out", "burnt",
-                   "overexposed", "too strong", "glaring", "nuclear"),
+                   "overexposed", "too strong", "glaring", "nuclear", "hot", "too hot", "too bright", "can't see",
+                   "cannot see", "no detail", "lost detail", "can't make out"),
         needs_subject=True,
         up_label="brighter", down_label="darker",
     ),
@@ -104,13 +109,15 @@ ATTRIBUTES: list[Attribute] = [
         subjects=("shadows", "shadow", "dark areas", "dark parts", "dark spots", "shadow detail", "darker areas",
                   "dark regions", "darker regions", "darkest parts", "darkest areas", "darkest regions",
                   "darkest tones", "dark tones", "darks", "shadow areas", "shadow regions", "low tones",
-                  "lowlights", "deep tones", "shadowy areas", "shaded areas", "the shade"),
+                  "lowlights", "deep tones", "shadowy areas", "shaded areas", "the shade", "darker parts",
+                  "darker tones", "the darks"),
         up_words=BRIGHT_WORDS + ("detail", "details", "reveal", "recover", "show", "open", "visible"),
         down_words=DARK_WORDS,
         excess_up=("grey", "gray", "greyish", "grayish", "milky", "washed out", "washed-out", "muddy",
                    "too light", "hazy"),
         excess_down=("blocked", "blocked up", "crushed", "clogged", "black holes", "too dark", "pitch black",
-                     "hidden", "lost", "swallowed"),
+                     "hidden", "lost", "swallowed", "too deep", "too heavy", "too black", "can't see", "cannot see",
+                     "no detail", "can't make out", "lost detail"),
         needs_subject=True,
         up_label="lifted", down_label="deeper",
     ),
@@ -147,7 +154,7 @@ ATTRIBUTES: list[Attribute] = [
          "the photo looks too warm"),
         subjects=("temperature", "white balance", "colour temperature", "color temperature", "warmth", "coolness"),
         up_words=("warm", "warmer", "warmth", "warmed", "warmly", "yellowish", "orangey", "amber", "toasty",
-                  "yellower", "hot", "hotter", "sunny"),
+                  "yellower", "hot", "hotter", "sunny", "orange", "yellow"),
         down_words=("cool", "cooler", "cold", "colder", "chilly", "chillier", "blue", "bluer", "bluish", "blueish",
                     "frosty", "icy", "cooled", "coolness"),
         up_label="warmer", down_label="cooler",
@@ -242,12 +249,17 @@ _HUE_NAMES = {
     "blues": ("blue", "bluer"), "purples": ("purple", "violet"), "magentas": ("magenta", "pink", "pinker"),
 }
 _HUE_ORDER = ("reds", "oranges", "yellows", "greens", "aquas", "blues", "purples", "magentas")
-LUM_UP = ("brighter", "brighten", "lighter", "lighten", "luminance", "luminous", "light")
+LUM_UP = ("brighter", "brighten", "lighter", "lighten", "luminance", "luminous", "light", "lift", "lifted")
 LUM_DOWN = ("darker", "darken", "dark", "dimmer", "deeper shade")
+LUM_EXCESS_UP = ("too bright", "too light", "glaring", "blown", "blown out")
+LUM_EXCESS_DOWN = ("dark", "too dark", "dim", "murky", "gloomy")
 SAT_UP = ("vivid", "saturated", "richer", "rich", "pop", "intense", "stronger", "deeper", "bolder", "lusher",
-          "lush", "more colourful", "more colorful", "vibrant", "juicier")
+          "lush", "more colourful", "more colorful", "vibrant", "juicier", "punch", "punchier")
 SAT_DOWN = ("muted", "mute", "desaturate", "desaturated", "duller", "dull", "paler", "pale", "subdued",
-            "weaker", "washed out", "less saturated", "toned down")
+            "weaker", "washed out", "less saturated", "toned down", "calm", "calmer", "tame", "rein in", "quieter")
+SAT_EXCESS_UP = ("garish", "gaudy", "overpowering", "oversaturated", "over-saturated", "neon", "loud", "radioactive",
+                 "overdone", "too saturated", "too strong", "too intense", "too vivid")
+SAT_EXCESS_DOWN = ("washed out", "washed-out", "lifeless", "drab", "faint", "bland", "pale", "dull", "faded")
 
 for _i, _hue in enumerate(_HUE_ORDER):
     _single = _HUE_NAMES[_hue][0]
@@ -261,6 +273,7 @@ for _i, _hue in enumerate(_HUE_ORDER):
             (f"mute the {_hue}", f"desaturate the {_single} tones", f"less saturated {_hue}"),
             subjects=_subj, up_words=SAT_UP + _HUE_NAMES[_hue], down_words=SAT_DOWN, up_label="more saturated",
             down_label="less saturated", meta={"hue": _hue, "channel": "sat"},
+            excess_up=SAT_EXCESS_UP, excess_down=SAT_EXCESS_DOWN,
         ),
         Attribute(
             f"{_hue}_lum", "hsl", {f"{_hue}_lum": 40.0}, {f"{_hue}_lum": -40.0},
@@ -268,6 +281,7 @@ for _i, _hue in enumerate(_HUE_ORDER):
             (f"darken the {_hue}", f"darker {_single} tones"),
             subjects=_subj, up_words=LUM_UP, down_words=LUM_DOWN, up_label="brighter",
             down_label="darker", meta={"hue": _hue, "channel": "lum"},
+            excess_up=LUM_EXCESS_UP, excess_down=LUM_EXCESS_DOWN,
         ),
         Attribute(
             f"{_hue}_hue", "hsl", {f"{_hue}_hue": 40.0}, {f"{_hue}_hue": -40.0},

@@ -45,7 +45,7 @@ _PROTECT = ("black and white", "black & white", "teal and orange", "orange and t
 _SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|while|with|also|then|plus|as well as|whereas|yet)\b|&")
 
 _NEGATION = re.compile(r"\b(?:not|no|never|without|avoid|nothing|don't|dont|do not|doesn't|isn't|shouldn't|"
-                       r"mustn't|won't|stop|un-?)\b|n't\b")
+                       r"mustn't|won't|un-?)\b|n't\b")
 _TOO = re.compile(r"\b(?:too|overly|excessively|over-)\b")
 _KEEP = re.compile(r"\b(?:keep|preserve|maintain|leave|retain|don't (?:change|touch)|do not (?:change|touch))\b")
 _SMALL = re.compile(r"\b(?:slightly|slight|a bit|a little|little bit|a touch|touch of|a tad|tad|somewhat|subtle|"
@@ -68,7 +68,13 @@ _PARTICLES = {"up", "down"}
 # highlights"): excess words then decide the direction.
 _DESCRIBE = re.compile(r"\b(?:is|are|was|were|looks?|looking|seems?|feels?|appears?|it's|they're|has|have|got|"
                        r"getting|too|overly|so|fix|correct|repair|recover|rescue|tame|neutrali[sz]e|calm|reduce|"
-                       r"remove|get rid of|tone down)\b|'s\b|'re\b")
+                       r"remove|get rid of|tone down|can't|cannot|no|made|came out)\b|'s\b|'re\b")
+# "... without touching the highlights": the tail names what must not change.
+_LEAVE_ALONE = re.compile(r"\s*\b(?:without|but not|while not|and not|not) (?:touching|changing|affecting|altering|"
+                          r"messing with|moving|hurting|blowing out|losing|clipping)\b.*$")
+_FIX_ONLY = re.compile(r"^(?:please )?(?:fix|correct|neutrali[sz]e|balance|sort out|adjust|repair)\b")
+_PRONOUN = re.compile(r"\b(?:it|them|that|those|this|they|these)\b")
+_PLURAL_PRONOUN = re.compile(r"\b(?:them|those|they|these)\b")
 
 
 def _phrase_regex(phrases) -> re.Pattern | None:
@@ -195,9 +201,24 @@ def split_clauses(text: str) -> list[str]:
         p = p.strip(" -")
         for key, phrase in protected.items():
             p = p.replace(key, phrase)
-        if p:
+        if not p:
+            continue
+        # "the shadows look grey, deepen them", "there's a pink cast, get rid of it": a follow-up
+        # that only points back at the previous clause belongs to it.
+        if parts and _PRONOUN.search(p) and len(p.split()) <= 6 and _is_follow_up(p):
+            parts[-1] = f"{parts[-1]} {p}"
+        else:
             parts.append(p)
     return parts
+
+
+def _is_follow_up(clause: str) -> bool:
+    hits = _lexical_hits(clause)
+    if any(h.subject for h in hits):
+        return False
+    # "them"/"those" always point back; "it"/"that" only when the clause names nothing itself
+    # ("fix it", but not "make it warmer").
+    return bool(_PLURAL_PRONOUN.search(clause)) or not hits
 
 
 def _spans(pattern: re.Pattern | None, text: str) -> list[tuple[int, int, str]]:
@@ -227,8 +248,12 @@ class _Hit:
 def _lexical_hits(clause: str) -> list[_Hit]:
     hits = []
     describes = bool(_DESCRIBE.search(clause))
+    subjects = [_spans(c.subjects, clause) for c in _COMPILED]
     for i, c in enumerate(_COMPILED):
-        subj = _spans(c.subjects, clause)
+        subj = subjects[i]
+        # A word inside another attribute's subject ("the yellow flowers") is not a pole word.
+        foreign = [s for j, spans in enumerate(subjects) if j != i and _COMPILED[j].attr.group == "hsl"
+                   for s in spans if not any(s[0] <= o[0] and o[1] <= s[1] for o in subj)]
         if (c.attr.group == "hsl" or c.attr.needs_subject) and not subj:
             continue  # per-hue and tone-range edits need the range (or a scene word) named
         ex_up = _spans(c.excess_up, clause) if describes else []
@@ -237,8 +262,8 @@ def _lexical_hits(clause: str) -> list[_Hit]:
         if ex_up or ex_down:
             excess = -1 if len(ex_up) >= len(ex_down) else 1
             ex_words = ex_up + ex_down
-        up = _outside(_spans(c.up, clause), subj + ex_words)
-        down = _outside(_spans(c.down, clause), subj + ex_words)
+        up = _outside(_outside(_spans(c.up, clause), subj + ex_words), foreign)
+        down = _outside(_outside(_spans(c.down, clause), subj + ex_words), foreign)
         if excess:
             up, down = (ex_words, []) if excess > 0 else ([], ex_words)
         if subj or up or down:
@@ -258,9 +283,10 @@ def _hsl_channel(clause: str, hits: list[_Hit]) -> list[_Hit]:
     chosen = []
     for hue, group in by_hue.items():
         channel = {h.attr.meta["channel"]: h for h in group}
-        if "hue" in channel and (channel["hue"].up or channel["hue"].down) and re.search(
+        hue_hit = channel.get("hue")
+        if hue_hit is not None and (hue_hit.up or hue_hit.down) and (re.search(
             r"\b(?:towards?|shift|hue|more like|-ish|ish)\b", clause
-        ):
+        ) or any(_governs(clause, t, hue_hit.up + hue_hit.down) for t in _spans(_TOO, clause))):
             chosen.append(channel["hue"])
         elif "lum" in channel and (channel["lum"].up or channel["lum"].down):
             chosen.append(channel["lum"])
@@ -287,9 +313,20 @@ def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, em
         return hit.excess, "rule"
     inc = _outside(_spans(_INC, clause), blocked)
     dec = _outside(_spans(_DEC, clause), blocked)
+    pole_spans = (hit.up if pole > 0 else hit.down) if pole else []
     if pole:
-        inc = [m for m in inc if m[2] not in _PARTICLES]
-        dec = [m for m in dec if m[2] not in _PARTICLES]
+        # Only a modifier right before the pole word changes it ("less harsh"); a verb elsewhere
+        # ("lower the contrast for a gentler look") says the same thing as the pole word.
+        inc = [m for m in inc if m[2] not in _PARTICLES and _governs(clause, m, pole_spans)]
+        dec = [m for m in dec if m[2] not in _PARTICLES and _governs(clause, m, pole_spans)]
+    elif inc and dec:
+        # "push the shadows down", "bring it up": the particle decides.
+        parts_inc = [m for m in inc if m[2] in _PARTICLES]
+        parts_dec = [m for m in dec if m[2] in _PARTICLES]
+        if parts_dec and not parts_inc:
+            inc = []
+        elif parts_inc and not parts_dec:
+            dec = []
     inc, dec = bool(inc), bool(dec)
     mod = 0 if inc == dec else (1 if inc else -1)
     if pole:
@@ -301,10 +338,28 @@ def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, em
     else:
         direction, how = 1, "default"
     negated = bool(_NEGATION.search(clause))
-    too = bool(_TOO.search(clause))
-    if negated or too:
+    too = _spans(_TOO, clause)
+    # "too" turns the pole word it stands before ("too warm", "way too orange"), not a verb
+    # elsewhere ("skin tones are too orange, desaturate them"); with no pole word it turns the default.
+    too_applies = bool(too) and (not pole_spans or any(_governs(clause, t, [_next_pole(t, hit)]) for t in too
+                                                      if _next_pole(t, hit) in pole_spans))
+    if negated or too_applies:
         direction = -direction
     return direction, how
+
+
+def _next_pole(span: tuple, hit: _Hit) -> tuple | None:
+    """The first pole word of ``hit`` after ``span`` (None if there is none)."""
+    after = [p for p in hit.up + hit.down if p[0] >= span[1]]
+    return min(after) if after else None
+
+
+def _governs(clause: str, modifier: tuple, poles: list) -> bool:
+    """Whether ``modifier`` comes right before one of the pole words (at most 2 words between)."""
+    for p in poles:
+        if modifier[1] <= p[0] and len(clause[modifier[1] : p[0]].split()) <= 2:
+            return True
+    return False
 
 
 def _amount(clause: str) -> float:
@@ -357,10 +412,41 @@ _ALL_COLOUR = re.compile(
 )
 
 
+# "skin looks green", "it's too pink", "the faces look too purple-pink", "less pink": a colour the
+# photo shows too much of (or asks less / more of) without a scene range of that colour.
+_COLOUR_COMPLAINT = re.compile(
+    rf"(?:\b(?:looks?|looking|seems?|appears?|is|are|turned|went|gone|came out|too|overly)|'s|'re)\s+"
+    rf"(?:(?:a bit|a little|slightly|very|sickly|kind of|rather|quite|really|way|so|too|all|somewhat|everything|"
+    rf"everyone|it|them|the (?:whole )?(?:photo|image|picture|thing|scene|shot))\s+)*"
+    rf"(?P<col>{_COLOUR_ALT})(?:-\w+)?\b"
+    rf"|^(?:(?:a bit|a little|a touch|slightly|much|way|a lot)\s+)?(?:less|too)\s+(?P<col2>{_COLOUR_ALT})\b")
+_REQUEST = re.compile(r"^(?:please |can you |could you |i want |i'd like |let's )?(?:make|let|render|give|turn)\b")
+_PEOPLE = {"skin", "skin tones", "skin tone", "faces", "face", "complexion"}
+_COLOUR_HUE = {"green": "greens", "greenish": "greens", "yellow": "yellows", "yellowish": "yellows", "orange": "oranges",
+               "orangey": "oranges", "orangish": "oranges", "blue": "blues", "bluish": "blues", "blueish": "blues",
+               "cyan": "aquas", "purple": "purples", "purplish": "purples", "magenta": "magentas", "pink": "magentas",
+               "pinkish": "magentas"}
+
+
+def _global_colour(clause: str, col: str) -> bool:
+    """Whether a colour named in ``clause`` is a whole-photo cast rather than a per-hue edit: no
+    scene range is named, or the range is people's skin and the colour is not skin's own hue."""
+    ranges = [(h, s[2]) for h in _lexical_hits(clause) if h.attr.group == "hsl" for s in h.subject]
+    if not ranges:
+        return True
+    return all(word in _PEOPLE and h.attr.meta["hue"] != _COLOUR_HUE.get(col) for h, word in ranges)
+
+
 def _colour_rules(clause: str) -> list[dict]:
     """Whole-photo colour requests the word rules would give to a per-hue attribute."""
     if _ALL_COLOUR.search(clause) and not _NEGATION.search(clause.replace("no colour", "").replace("no color", "")):
         return [_item(BANK["style:black_and_white"], 1, AMOUNT_DEFAULT, 0.95, clause, "rule")]
+    m = _COLOUR_COMPLAINT.search(clause)
+    if m and not _REQUEST.match(clause):
+        col = m.group("col") or m.group("col2")
+        attr, pole = _CAST_COLOURS[col]
+        if _global_colour(clause, col):
+            return [_item(BANK[attr], -pole, _amount(clause), 0.85, clause, "rule")]
     m = _CAST.search(clause)
     if m:
         attr, pole = _CAST_COLOURS[m.group("col")]
@@ -380,6 +466,7 @@ def _colour_rules(clause: str) -> list[dict]:
 
 
 def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
+    clause = _LEAVE_ALONE.sub("", clause) or clause
     colour = _colour_rules(clause)
     if colour:
         return colour
@@ -404,6 +491,11 @@ def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
         # ("make the skin tones warmer" is a temperature edit, "make the sky darker" a per-hue one).
         if any(h.up or h.down for h in scored if h.attr.group != "hsl"):
             scored = [h for h in scored if h.attr.group != "hsl" or h.up or h.down]
+        # "less icy" names the winter style's keyword, but a style cannot go "down": the next
+        # candidate (temperature) takes the clause.
+        while len(scored) > 1 and not scored[0].attr.bipolar and _direction(
+                clause, scored[0], scored[0].attr, emb_up[scored[0].index], emb_down[scored[0].index], [])[0] < 0:
+            scored = scored[1:]
         primary = scored[0]
         chosen = [primary]
         used = primary.subject + primary.up + primary.down
@@ -473,6 +565,9 @@ def plan(text: str) -> list[dict]:
         for it in items:
             # "warmer but not too warm": a negated "too" on the attribute just asked for limits it.
             same = [o for o in out if o["attribute"] == it["attribute"]]
+            if same and _FIX_ONLY.match(clause):
+                continue  # "it looks sickly green, fix the tint": the first clause said which way
+
             if same and same[-1]["direction"] == -it["direction"] and _TOO.search(clause) and _NEGATION.search(clause):
                 same[-1]["amount"] = round(same[-1]["amount"] * 0.5, 3)
                 continue

@@ -40,6 +40,9 @@ TONAL = {
     "sepia", "monochrome", "gloom", "moodiness", "warm tones", "cool tones", "vintage", "film",
     "cinematic", "dreamy", "cozy", "pastel", "noir", "luminance", "clarity", "detail", "details",
     "white balance", "balance", "sparkle", "life", "energy", "softness", "brilliance", "definition",
+    "b", "bw", "w", "mono", "greyscale", "grayscale", "grey", "gray", "duotone", "colourful", "colorful", "black",
+    "white", "monochromatic",
+    "corners", "edges", "borders",
 }
 # Object / person nouns that are never tonal.
 _PEOPLE = r"(?:her|him|them|he|she|they|the (?:person|people|man|woman|girl|boy|child|kid|baby|bride|groom|model|guy|lady|dog|cat|subject))"
