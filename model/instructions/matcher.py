@@ -68,12 +68,14 @@ _PARTICLES = {"up", "down"}
 # highlights"): excess words then decide the direction.
 _DESCRIBE = re.compile(r"\b(?:is|are|was|were|looks?|looking|seems?|feels?|appears?|it's|they're|has|have|got|"
                        r"getting|too|overly|so|fix|correct|repair|recover|rescue|tame|neutrali[sz]e|calm|reduce|"
-                       r"remove|get rid of|tone down|can't|cannot|no|made|came out)\b|'s\b|'re\b")
+                       r"remove|get rid of|tone down|can't|cannot|no|made|came out|its|kinda|kind of|bit)\b|'s\b|'re\b")
 # "... without touching the highlights": the tail names what must not change.
 _LEAVE_ALONE = re.compile(r"\s*\b(?:without|but not|while not|and not|not) (?:touching|changing|affecting|altering|"
                           r"messing with|moving|hurting|blowing out|losing|clipping)\b.*$")
 _FIX_ONLY = re.compile(r"^(?:please )?(?:fix|correct|neutrali[sz]e|balance|sort out|adjust|repair)\b")
 _PRONOUN = re.compile(r"\b(?:it|them|that|those|this|they|these)\b")
+_FIX_VERB = re.compile(r"\b(?:fix|correct|neutrali[sz]e|get rid of|remove|sort|deal with|tame|recover|rescue|"
+                       r"back|calm|reduce|lose|kill|clean|balance|repair|counter|cancel)\b")
 _PLURAL_PRONOUN = re.compile(r"\b(?:them|those|they|these)\b")
 
 
@@ -182,7 +184,8 @@ def _attribute_similarities(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 
 
 def _normalise(text: str) -> str:
-    t = text.lower().replace("’", "'").replace("colour", "colour")
+    t = text.lower().replace("’", "'")
+    t = re.sub(r"\b(black|white|teal|orange)-and-(white|black|orange|teal)\b", r"\1 and \2", t)
     t = re.sub(r"\s+", " ", t)
     return t.strip()
 
@@ -205,7 +208,8 @@ def split_clauses(text: str) -> list[str]:
             continue
         # "the shadows look grey, deepen them", "there's a pink cast, get rid of it": a follow-up
         # that only points back at the previous clause belongs to it.
-        if parts and _PRONOUN.search(p) and len(p.split()) <= 6 and _is_follow_up(p):
+        if parts and (_PRONOUN.search(p) and len(p.split()) <= 6 and _is_follow_up(p)
+                      or len(p.split()) == 1 and (_TOO.search(parts[-1]) or _DESCRIBE.search(parts[-1]))):
             parts[-1] = f"{parts[-1]} {p}"
         else:
             parts.append(p)
@@ -216,9 +220,9 @@ def _is_follow_up(clause: str) -> bool:
     hits = _lexical_hits(clause)
     if any(h.subject for h in hits):
         return False
-    # "them"/"those" always point back; "it"/"that" only when the clause names nothing itself
-    # ("fix it", but not "make it warmer").
-    return bool(_PLURAL_PRONOUN.search(clause)) or not hits
+    # "them"/"those" always point back; "it"/"that" only in a bare fix ("fix it", "get rid of
+    # it"), not in a request of its own ("make it warmer", "give it more light").
+    return bool(_PLURAL_PRONOUN.search(clause)) or not hits and bool(_FIX_VERB.search(clause))
 
 
 def _spans(pattern: re.Pattern | None, text: str) -> list[tuple[int, int, str]]:
@@ -265,7 +269,9 @@ def _lexical_hits(clause: str) -> list[_Hit]:
         up = _outside(_outside(_spans(c.up, clause), subj + ex_words), foreign)
         down = _outside(_outside(_spans(c.down, clause), subj + ex_words), foreign)
         if excess:
-            up, down = (ex_words, []) if excess > 0 else ([], ex_words)
+            # The excess fixes the direction; the pole words stay claimed by this attribute
+            # ("can't see the shadows, brighten them" is one shadows edit, not also exposure).
+            up, down = (up + down + ex_words, []) if excess > 0 else ([], up + down + ex_words)
         if subj or up or down:
             hits.append(_Hit(i, subj, up, down, excess, ex_words))
     return hits
@@ -391,6 +397,9 @@ _CAST_COLOURS = {
     "blue": ("temperature", -1), "bluish": ("temperature", -1), "blueish": ("temperature", -1),
     "cyan": ("temperature", -1), "cool": ("temperature", -1), "cooler": ("temperature", -1),
     "cold": ("temperature", -1), "icy": ("temperature", -1),
+    # light sources named for the cast they leave
+    "tungsten": ("temperature", 1), "incandescent": ("temperature", 1), "sodium": ("temperature", 1),
+    "fluorescent": ("tint", -1),
 }
 _COLOUR_ALT = "|".join(sorted(_CAST_COLOURS, key=len, reverse=True))
 # "a green cast", "a magenta tinge", "pink tint": a cast/tinge is a problem unless it is being added.
@@ -415,7 +424,8 @@ _ALL_COLOUR = re.compile(
 # "skin looks green", "it's too pink", "the faces look too purple-pink", "less pink": a colour the
 # photo shows too much of (or asks less / more of) without a scene range of that colour.
 _COLOUR_COMPLAINT = re.compile(
-    rf"(?:\b(?:looks?|looking|seems?|appears?|is|are|turned|went|gone|came out|too|overly)|'s|'re)\s+"
+    rf"(?:\b(?:looks?|looking|seems?|appears?|is|are|turned|went|gone|came out|too|overly|made|makes|making|"
+    rf"gave|gives|left)|'s|'re)\s+"
     rf"(?:(?:a bit|a little|slightly|very|sickly|kind of|rather|quite|really|way|so|too|all|somewhat|everything|"
     rf"everyone|it|them|the (?:whole )?(?:photo|image|picture|thing|scene|shot))\s+)*"
     rf"(?P<col>{_COLOUR_ALT})(?:-\w+)?\b"
@@ -580,6 +590,14 @@ def plan_to_params(plan_items: list[dict]) -> dict:
     """Sum the plan's parameter changes (clipped to the valid ranges) -> parameter dict."""
     total: dict[str, float] = {}
     split_best: dict[str, tuple[float, float]] = {}  # which -> (amount contribution, hue)
+    # The same request said twice ("it's too dark, brighten it up") is one edit: per attribute and
+    # direction only the largest amount counts; different attributes still add up.
+    strongest: dict[tuple, dict] = {}
+    for it in plan_items:
+        key = (it["attribute"], it["direction"])
+        if key not in strongest or float(it["amount"]) > float(strongest[key]["amount"]):
+            strongest[key] = it
+    plan_items = [it for it in plan_items if strongest[(it["attribute"], it["direction"])] is it]
     for it in plan_items:
         attr = BANK[it["attribute"]]
         weight = float(it["amount"])

@@ -31,16 +31,18 @@ TARGETS = {
     "vibrance": ("vibrance", "chroma", 5.0),
     "shadows": ("shadows", "shadow_L", 8.0),
     "highlights": ("highlights", "highlight_L", 8.0),
+    "blacks": ("blacks", "shadow_L", 6.0),
+    "whites": ("whites", "highlight_L", 6.0),
 }
 MAX_GAIN = 2.5
 # What the edit must not drag along (statistic, largest move in L*): scaling stops there. On a dark
 # photo the shadows curve reaches into the upper tones, so "deeper shadows" is not pushed further.
 SIDE_EFFECTS = {"exposure": None, "contrast": ("L", 6.0), "temperature": ("L", 6.0), "tint": ("L", 6.0),
                 "saturation": ("L", 6.0), "vibrance": ("L", 6.0), "shadows": ("highlight_L", 6.0),
-                "highlights": ("shadow_L", 6.0)}
+                "highlights": ("shadow_L", 6.0), "blacks": ("highlight_L", 6.0), "whites": ("shadow_L", 6.0)}
 # The largest magnitude this step may give a parameter (the renderer's range is wider).
 LIMITS = {"exposure": 2.0, "contrast": 80.0, "temperature": 70.0, "tint": 60.0, "saturation": 70.0,
-          "vibrance": 80.0, "shadows": 100.0, "highlights": 100.0}
+          "vibrance": 80.0, "shadows": 100.0, "highlights": 100.0, "blacks": 100.0, "whites": 100.0}
 PIVOT_RANGE = (0.2, 0.6)
 MEASURE_SIZE = 64
 
@@ -79,6 +81,12 @@ def _statistic(name: str, lab: np.ndarray, L0: np.ndarray) -> float:
 
 # The smallest change of each statistic that counts as visible (the issue's own examples: mean L*
 # +2, b* 1.5 ...): an edit below it in the asked direction is not "done".
+# The largest move of a statistic nobody asked for that a learned edit may make (L* / Lab units).
+UNASKED_MAX = {"L": 6.0, "a": 4.0, "b": 5.0, "chroma": 5.0}
+# Statistics an asked one moves by its nature (more saturation moves a* and b*; lifting the
+# shadows raises the mean L*; brightening or adding contrast changes the Lab chroma).
+LINKED = {"chroma": ("a", "b"), "a": ("chroma",), "b": ("chroma",), "shadow_L": ("L",), "highlight_L": ("L",),
+          "L": ("chroma",), "spread": ("chroma",)}
 VISIBLE_MIN = {"L": 2.0, "spread": 1.0, "b": 1.5, "a": 1.0, "chroma": 1.5, "shadow_L": 1.5, "highlight_L": 1.5}
 
 
@@ -92,14 +100,22 @@ def shows_plan(before: np.ndarray, after: np.ndarray, items: list[dict]) -> bool
     small0, small1 = _small(before), _small(after)
     lab0, lab1 = _lab(small0), _lab(small1)
     L0 = lab0[..., 0]
+    asked = set()
     for it in items:
         spec = TARGETS.get(it.get("attribute"))
         if spec is None:
             return False
         _, stat, per_amount = spec
+        asked.add(stat)
         need = max(VISIBLE_MIN[stat], 0.5 * per_amount * float(it.get("amount", 0.6)))
         moved = _statistic(stat, lab1, L0) - _statistic(stat, lab0, L0)
         if moved * (1 if it.get("direction", 1) >= 0 else -1) < need:
+            return False
+    # ... and nothing else moves much: a learned "deeper shadows" that also drains the colour and
+    # darkens the whole photo is not what was asked.
+    exempt = set(asked).union(*(LINKED.get(stat, ()) for stat in asked))
+    for stat, bound in UNASKED_MAX.items():
+        if stat not in exempt and abs(_statistic(stat, lab1, L0) - _statistic(stat, lab0, L0)) > bound:
             return False
     return True
 
@@ -130,23 +146,28 @@ def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
         value = out.get(name, 0.0)
         if name not in wanted or abs(value) < 1e-9:
             continue
-        single = {name: value}
-        if name == "contrast":
-            single["contrast_pivot"] = out["contrast_pivot"]
-        lab1 = _lab(render_pixels(small, single))
-        moved = _statistic(stat, lab1, L0) - _statistic(stat, lab0, L0)
-        if moved * np.sign(value) <= 0:
+        sign = float(np.sign(value))
+        # What the whole edit does to this statistic (other edits interact: brightening raises
+        # Lab chroma, so "desaturate and brighten" needs more desaturation than desaturate alone).
+        lab_all = _lab(render_pixels(small, out))
+        total = sign * (_statistic(stat, lab_all, L0) - _statistic(stat, lab0, L0))
+        if total >= wanted[name]:
+            continue
+        without = {k: v for k, v in out.items() if k != name}
+        lab_wo = _lab(render_pixels(small, without))
+        own = sign * (_statistic(stat, lab_all, L0) - _statistic(stat, lab_wo, L0))
+        if own <= 1e-6:
             continue  # no measurable effect in the asked direction (a grey photo and "more saturation")
-        gain = min(MAX_GAIN, wanted[name] / abs(moved))
+        gain = min(MAX_GAIN, (own + wanted[name] - total) / own)
         side = SIDE_EFFECTS.get(attr)
         if side is not None:
-            dragged = abs(_statistic(side[0], lab1, L0) - _statistic(side[0], lab0, L0))
+            dragged = abs(_statistic(side[0], lab_all, L0) - _statistic(side[0], lab_wo, L0))
             if dragged > 1e-6:
                 gain = min(gain, side[1] / dragged)
         if gain <= 1.0:
             continue
         limit = min(LIMITS[name], max(abs(SPECS[name].lo), abs(SPECS[name].hi)))
-        out[name] = round(float(np.sign(value) * min(limit, max(abs(value), abs(value) * gain))), 4)
+        out[name] = round(float(sign * min(limit, max(abs(value), abs(value) * gain))), 4)
     return check_params(out)
 
 
