@@ -251,7 +251,8 @@ def test_hybrid_routing_sends_per_hue_edits_to_the_params_engine(tmp_path):
 @shipped
 def test_shipped_learned_path_without_routing():
     predictor = CompactPredictor(DEFAULT_MODEL_DIR)
-    predictor.route_to_params = ()  # the network alone, no hybrid routing
+    predictor.route_to_params = ()  # the network alone: no hybrid routing, no plan check
+    predictor.verify_with_plan = False
     proxy = photo("Picture_1A_by_freespace.jpg", 256)
     x = as_tensor(proxy)
 
@@ -266,3 +267,29 @@ def test_shipped_learned_path_without_routing():
     bw = predictor.predict(proxy, "black and white")
     out = bilateral_apply(torch.from_numpy(bw.grid)[None], x).clamp(0, 1)
     assert rgb_to_lab(out)[:, 1:].abs().mean() < 0.5 * rgb_to_lab(x)[:, 1:].abs().mean()
+
+
+def test_plan_check_replaces_a_learned_edit_that_does_not_show(tmp_path):
+    # An untrained network is the identity: with the plan check on, a worded edit it cannot do
+    # comes from the params engine instead; with the check off, the identity stands.
+    net = CompactRetouchNet(CompactConfig(**TINY)).eval()  # zero-initialised heads: the identity
+    net.save_pretrained(tmp_path, extra={"verify_with_plan": True})
+    predictor = load_predictor(tmp_path)
+    proxy = photo(size=96)
+    x = as_tensor(proxy)
+    pred = predictor.predict(proxy, "make it warmer")
+    assert pred.model_id.endswith("+params")
+    assert (lab_means(bilateral_apply(torch.from_numpy(pred.grid)[None], x)) - lab_means(x))[2] > 1.5
+    net.save_pretrained(tmp_path, extra={"verify_with_plan": False})
+    plain = load_predictor(tmp_path).predict(proxy, "make it warmer")
+    assert not plain.model_id.endswith("+params")
+    assert np.allclose(plain.grid[[0, 5, 10]], 1.0, atol=1e-6)
+
+
+@shipped
+def test_shipped_model_keeps_learned_edits_that_do_what_was_asked():
+    predictor = load_predictor()
+    proxy = photo("Picture_1A_by_freespace.jpg", 256)
+    pred = predictor.predict(proxy, "make it brighter")
+    # The learned brightening is visible, so the plan check lets it through.
+    assert not pred.model_id.endswith("+params")

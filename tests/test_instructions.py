@@ -105,7 +105,8 @@ def test_unrelated_text_gives_no_plan():
 def test_heldout_paraphrase_accuracy():
     """Paraphrases written before measuring and never used for tuning (see the file's note).
 
-    Measured when the file was added: 50 of 55 expected (attribute, direction) pairs found.
+    Measured when the file was added: 50 of 55 expected (attribute, direction) pairs found. Session 2
+    studied the 5 misses (so this is a development set now): 55 of 55.
     """
     cases = json.loads((DATA / "instr_paraphrases.json").read_text())["cases"]
     total = hits = 0
@@ -115,7 +116,7 @@ def test_heldout_paraphrase_accuracy():
             total += 1
             hits += (attr, direction) in got
     assert total >= 50
-    assert hits / total >= 0.85, f"{hits}/{total}"
+    assert hits / total >= 0.95, f"{hits}/{total}"
 
 
 # ---- plan -> params ------------------------------------------------------------------------
@@ -229,3 +230,86 @@ def test_shipped_bank_cache_is_current():
     assert cached is not None, "stale bank cache: run model.instructions.matcher.write_bank_cache()"
     fresh = encode(texts[:5] + texts[-5:])
     np.testing.assert_allclose(np.concatenate([cached[:5], cached[-5:]]), fresh, atol=5e-3)
+
+
+# ---- session 2: colour casts, complaints, follow-up clauses --------------------------------------
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("the photo has a green cast", ("tint", 1)),
+    ("neutralise the pink cast", ("tint", -1)),
+    ("add a subtle pink tint", ("tint", 1)),
+    ("get rid of the yellow cast", ("temperature", -1)),
+    ("shift the white balance toward blue", ("temperature", -1)),
+    ("skin looks green", ("tint", 1)),
+    ("it's too pink", ("tint", -1)),
+    ("the lamps turned everything orange, fix the white balance", ("temperature", -1)),
+    ("remove all colour", ("style:black_and_white", 1)),
+    ("I'd like a classic black-and-white version", ("style:black_and_white", 1)),
+])
+def test_colour_casts_and_colour_removal(text, expect):
+    assert expect in _pairs(text)
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("the colours are garish, tone them down", ("saturation", -1)),
+    ("the bright areas are blown out", ("highlights", -1)),
+    ("the dark parts look grey, deepen them", ("shadows", -1)),
+    ("can't see anything in the shadows, brighten them", ("shadows", 1)),
+    ("the image is way too harsh and contrasty", ("contrast", -1)),
+    ("pls lighten the image a bit its kinda dim", ("exposure", 1)),
+])
+def test_complaints_name_the_fix(text, expect):
+    pairs = _pairs(text)
+    assert expect in pairs and (expect[0], -expect[1]) not in pairs
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("cool it down a bit", ("temperature", -1)),  # "down" is a particle, not "less"
+    ("lower the contrast for a gentler look", ("contrast", -1)),  # the verb agrees with the pole
+    ("make it less warm", ("temperature", -1)),
+    ("push the shadows down", ("shadows", -1)),
+    ("lift the exposure by half a stop", ("exposure", 1)),  # "stop" is not a negation
+    ("skin tones are way too orange, desaturate them a bit", ("oranges_sat", -1)),
+    ("can you make it feel less icy?", ("temperature", 1)),
+])
+def test_modifiers_turn_only_the_word_they_stand_before(text, expect):
+    assert expect in _pairs(text)
+
+
+def test_follow_up_clauses_join_their_clause_but_requests_do_not():
+    assert split_clauses("there's a pink cast, get rid of it") == ["there's a pink cast get rid of it"]
+    assert split_clauses("the shadows look grey, deepen them") == ["the shadows look grey deepen them"]
+    assert split_clauses("convert to monochrome then give it more light") == ["convert to monochrome",
+                                                                               "give it more light"]
+    assert _pairs("it looks sickly green, fix the tint") == [("tint", 1)]
+    assert ("exposure", 1) in _pairs("brighten the darker parts without touching the highlights") or \
+        ("shadows", 1) in _pairs("brighten the darker parts without touching the highlights")
+    assert ("highlights", 1) not in _pairs("brighten the darker parts without touching the highlights")
+
+
+def test_same_request_twice_counts_once():
+    assert plan_to_params(plan("it's too dark, brighten it up")) == plan_to_params(plan("brighten it up"))
+
+
+def test_style_conversions_are_not_content_edits():
+    check_instruction("turn it into a B&W photo")
+    check_instruction("get rid of the dark corners")
+    for text in ("turn the photo into a painting", "turn the cat into a dog"):
+        with pytest.raises(ContentEditError):
+            check_instruction(text)
+
+
+def test_second_paraphrase_set():
+    """tests/data/instr_paraphrases_v2.json: written in session 2 by a helper that never saw the
+    matcher. Measured before any change that session: 115/147 (session-1 matcher) and 126/147 (after
+    the first changes); its misses were then studied, so it is a development set now: 142/147."""
+    cases = json.loads((DATA / "instr_paraphrases_v2.json").read_text())["cases"]
+    total = hits = 0
+    for case in cases:
+        got = set(_pairs(case["text"]))
+        for attr, direction in case["expect"]:
+            total += 1
+            hits += (attr, direction) in got
+    assert total == 147
+    assert hits / total >= 0.93, f"{hits}/{total}"
