@@ -102,12 +102,16 @@ def _slice(grid, x):
     return bilateral_apply(torch.from_numpy(grid)[None], t).clamp(0, 1)[0].permute(1, 2, 0).numpy()
 
 
-def eval_auto(size: int) -> None:
+def eval_auto(size: int, split: str = "all") -> None:
     from model.color import mean_delta_e
     from model.instructions import auto_params
     from model.params import params_to_grid, render_pixels
 
     photos = _photos(size)
+    if split != "all":
+        # "dev": every other photo (sorted by name) from the first; "holdout": the rest.
+        keep = 0 if split == "dev" else 1
+        photos = {k: v for i, (k, v) in enumerate(sorted(photos.items())) if i % 2 == keep}
     degr = {"under -1.5EV": {"exposure": -1.5}, "over +1EV": {"exposure": 1.0}, "warm cast": {"temperature": 50},
             "cool cast": {"temperature": -50}, "green cast": {"tint": -40}, "faded": {"fade": 40, "contrast": -40}}
 
@@ -157,10 +161,12 @@ def main() -> None:
     ap.add_argument("--auto", action="store_true", help="also evaluate auto mode")
     ap.add_argument("--parity", action="store_true", help="also print the param-mode parity table")
     ap.add_argument("--size", type=int, default=200, help="long edge of the photos for --auto/--parity")
+    ap.add_argument("--split", choices=("all", "dev", "holdout"), default="all",
+                    help="--auto on every photo, or on the dev / holdout half (alternate photos by name)")
     args = ap.parse_args()
     eval_plan()
     if args.auto:
-        eval_auto(args.size)
+        eval_auto(args.size, args.split)
     if args.parity:
         eval_parity(args.size)
 
