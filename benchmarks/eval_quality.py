@@ -17,9 +17,9 @@ and writes a contact sheet (input | output per instruction, held-out photos).
 
 Phrasings (none is ever trained on; each set was written by a helper that read no project file):
 
-* ``v4`` (default): ``benchmarks/heldout_phrases_v4.json``; frozen before use and measured without
+* ``v5`` (default): ``benchmarks/heldout_phrases_v5.json``; frozen before use and measured without
   any tuning after it. Phrasings that also occur in a development set are left out.
-* ``v3``, ``v2``: ``benchmarks/heldout_phrases_v3.json`` / ``_v2.json``; each was measured once as
+* ``v4``, ``v3``, ``v2``: ``benchmarks/heldout_phrases_v4.json`` ...; each was measured once as
   the held-out set, then its misses were studied to improve the matcher, so they are development
   sets now.
 * ``v1``: ``model.synth.HELDOUT_PHRASES``; a development set since session 2.
@@ -174,15 +174,15 @@ def find_photos(folder: Path) -> list[Path]:
     return found
 
 
-PHRASE_FILES = {v: ROOT / "benchmarks" / f"heldout_phrases_{v}.json" for v in ("v2", "v3", "v4")}
-HELD_OUT = "v4"  # the one set no tuning has looked at
+PHRASE_FILES = {v: ROOT / "benchmarks" / f"heldout_phrases_{v}.json" for v in ("v2", "v3", "v4", "v5")}
+HELD_OUT = "v5"  # the one set no tuning has looked at
 
 
 def phrase_set(which: str) -> tuple[dict, list]:
     """(single phrasings per attribute, compound [(phrase, [(stat, threshold)])]) of set v1 or v2."""
     if which == "v1":
         return HELDOUT_PHRASES, COMPOUND
-    if which in ("v2", "v3", "v4"):
+    if which in PHRASE_FILES:
         import json
 
         data = json.loads(PHRASE_FILES[which].read_text())
@@ -194,7 +194,7 @@ def phrase_set(which: str) -> tuple[dict, list]:
             single = {k: [p for p in v if p.lower() not in seen] for k, v in single.items()}
             compound = [c for c in compound if c[0].lower() not in seen]
         return single, compound
-    raise ValueError(f"unknown phrase set {which!r} (v1, v2, v3 or v4)")
+    raise ValueError(f"unknown phrase set {which!r} (v1, {', '.join(PHRASE_FILES)})")
 
 
 def _development_phrases() -> set:
@@ -305,7 +305,7 @@ def main(argv=None) -> int:
     ap.add_argument("--engines", default="compact,learned,params,identity",
                     help="compact (shipped configuration), learned (network alone), params, identity")
     ap.add_argument("--verbose", action="store_true")
-    ap.add_argument("--phrases", default=HELD_OUT, choices=("v1", "v2", "v3", "v4"),
+    ap.add_argument("--phrases", default=HELD_OUT, choices=("v1", *PHRASE_FILES),
                     help=f"phrasings: {HELD_OUT} (default, never tuned on) or an earlier, development set")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)  # the shared 2-core machine; ONNX sessions use their own pool

@@ -60,7 +60,7 @@ _INC = re.compile(r"\b(?:more|increase|increased|increasing|boost|boosted|raise|
 _DEC = re.compile(r"\b(?:less|reduce|reduced|reducing|decrease|decreased|lower|lowered|tone down|toned down|weaker|"
                   r"remove|cut|drop|fewer|minimize|minimise|subtler|down|tame|dial back|dial down|pull back|"
                   r"turn down|get rid of|lessen|diminish|limit|eliminate|kill|drop the|take away|neutralize|"
-                  r"neutralise|correct|fix)\b")
+                  r"neutralise|correct|fix|take out|pull out|strip out)\b")
 _WEAK_SUBJECTS = {"colours", "colors", "colour", "color", "tones", "tonal", "hues"}
 # "cool it down", "warm it up": particles, not "less"/"more", once a pole word is named.
 _PARTICLES = {"up", "down"}
@@ -71,7 +71,8 @@ _DESCRIBE = re.compile(r"\b(?:is|are|was|were|looks?|looking|seems?|feels?|appea
                        r"remove|get rid of|tone down|can't|cannot|no|made|came out|its|kinda|kind of|bit)\b|'s\b|'re\b")
 # "... without touching the highlights": the tail names what must not change.
 _LEAVE_ALONE = re.compile(r"\s*\b(?:without|but not|while not|and not|not) (?:touching|changing|affecting|altering|"
-                          r"messing with|moving|hurting|blowing out|losing|clipping)\b.*$")
+                          r"messing with|moving|hurting|blowing out|losing|clipping|darkening|brightening|"
+                          r"lightening|ruining|shifting)\b.*$")
 _FIX_ONLY = re.compile(r"^(?:please )?(?:fix|correct|neutrali[sz]e|balance|sort out|adjust|repair)\b")
 _PRONOUN = re.compile(r"\b(?:it|them|that|those|this|they|these)\b")
 _FIX_VERB = re.compile(r"\b(?:fix|correct|neutrali[sz]e|get rid of|remove|sort|deal with|tame|recover|rescue|"
@@ -427,6 +428,7 @@ _COLOUR_COMPLAINT = re.compile(
     rf"(?:\b(?:looks?|looking|seems?|appears?|is|are|turned|went|gone|came out|too|overly|made|makes|making|"
     rf"gave|gives|left)|'s|'re)\s+"
     rf"(?:(?:a bit|a little|slightly|very|sickly|kind of|rather|quite|really|way|so|too|all|somewhat|everything|"
+    rf"super|extremely|pretty|totally|overly|far|much|"
     rf"everyone|it|them|the (?:whole )?(?:photo|image|picture|thing|scene|shot))\s+)*"
     rf"(?P<col>{_COLOUR_ALT})(?:-\w+)?\b"
     rf"|^(?:(?:a bit|a little|a touch|slightly|much|way|a lot)\s+)?(?:less|too)\s+(?P<col2>{_COLOUR_ALT})\b")

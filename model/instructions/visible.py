@@ -33,16 +33,18 @@ TARGETS = {
     "highlights": ("highlights", "highlight_L", 8.0),
     "blacks": ("blacks", "shadow_L", 6.0),
     "whites": ("whites", "highlight_L", 6.0),
+    "s_curve": ("s_curve", "spread", 5.0),
 }
 MAX_GAIN = 2.5
 # What the edit must not drag along (statistic, largest move in L*): scaling stops there. On a dark
 # photo the shadows curve reaches into the upper tones, so "deeper shadows" is not pushed further.
 SIDE_EFFECTS = {"exposure": None, "contrast": ("L", 6.0), "temperature": ("L", 6.0), "tint": ("L", 6.0),
                 "saturation": ("L", 6.0), "vibrance": ("L", 6.0), "shadows": ("highlight_L", 6.0),
-                "highlights": ("shadow_L", 6.0), "blacks": ("highlight_L", 6.0), "whites": ("shadow_L", 6.0)}
+                "highlights": ("shadow_L", 6.0), "blacks": ("highlight_L", 6.0), "whites": ("shadow_L", 6.0),
+                "s_curve": ("L", 6.0)}
 # The largest magnitude this step may give a parameter (the renderer's range is wider).
 LIMITS = {"exposure": 2.0, "contrast": 80.0, "temperature": 70.0, "tint": 60.0, "saturation": 70.0,
-          "vibrance": 80.0, "shadows": 100.0, "highlights": 100.0, "blacks": 100.0, "whites": 100.0}
+          "vibrance": 80.0, "shadows": 100.0, "highlights": 100.0, "blacks": 100.0, "whites": 100.0, "s_curve": 80.0}
 PIVOT_RANGE = (0.2, 0.6)
 MEASURE_SIZE = 64
 
@@ -140,8 +142,10 @@ def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
         spec = TARGETS.get(it.get("attribute"))
         if spec is None:
             continue
-        name, _, per_amount = spec
-        wanted[name] = max(wanted.get(name, 0.0), per_amount * float(it.get("amount", 0.6)))
+        name, stat, per_amount = spec
+        # Even "a touch" must show: never less than a fifth above the visible minimum.
+        size = max(1.2 * VISIBLE_MIN[stat], per_amount * float(it.get("amount", 0.6)))
+        wanted[name] = max(wanted.get(name, 0.0), size)
     for attr, (name, stat, _) in TARGETS.items():
         value = out.get(name, 0.0)
         if name not in wanted or abs(value) < 1e-9:
