@@ -335,6 +335,13 @@ def render_torch(
     if values.dim() != 2 or values.shape[1] != NUM_PARAMS:
         raise ValueError(f"values must be (B, {NUM_PARAMS}), got {tuple(values.shape)}")
     P = lambda n: _param(values, n)  # noqa: E731
+    # Without gradients, steps whose parameters are all at their defaults are skipped (they are
+    # exact identities); with gradients every step runs, so d/d(value) exists at the default too.
+    grad = values.requires_grad
+
+    def active(*names) -> bool:
+        return grad or any(bool((P(n) != SPECS[n].default).any()) for n in names)
+
     dtype, device = x.dtype, x.device
     w = torch.tensor(LUMA_709, dtype=dtype, device=device)
 
@@ -346,12 +353,13 @@ def render_torch(
     x = xw + (_luma(x) - _luma(xw))
 
     # 2. Exposure: gain 2^(EV/2.2) on encoded values (= 2^EV in gamma-2.2 light), soft shoulder.
-    Y = _luma(x)
-    gain = torch.pow(2.0, P("exposure") / 2.2)
-    gy = gain * Y
-    T = torch.where(gain > 1, _shoulder(gy), gy)
-    sigma = torch.where(Y > 1e-4, T / Y.clamp_min(1e-4), gain.expand_as(Y))
-    x = _tone(x, T, sigma, Y)
+    if active("exposure"):
+        Y = _luma(x)
+        gain = torch.pow(2.0, P("exposure") / 2.2)
+        gy = gain * Y
+        T = torch.where(gain > 1, _shoulder(gy), gy)
+        sigma = torch.where(Y > 1e-4, T / Y.clamp_min(1e-4), gain.expand_as(Y))
+        x = _tone(x, T, sigma, Y)
 
     # 3. Tone: contrast, highlights, shadows, whites, blacks, S-curve (luma curves, chroma ~ ratio).
     def curve(x, delta_fn):
@@ -360,32 +368,39 @@ def render_torch(
         return _tone(x, T, _ratio(T, Y), Y)
 
     k = P("contrast") / 100
-    # Smoothstep S-curve in a power-warped luma u = Y^g whose middle (u = 0.5) is the pivot; at
-    # the default pivot 0.5, g = 1 and this is the plain smoothstep about middle grey.
-    g = math.log(0.5) / torch.log(P("contrast_pivot").clamp(0.05, 0.95))
+    if active("contrast"):
+        # Smoothstep S-curve in a power-warped luma u = Y^g whose middle (u = 0.5) is the pivot;
+        # at the default pivot 0.5, g = 1 and this is the plain smoothstep about middle grey.
+        g = math.log(0.5) / torch.log(P("contrast_pivot").clamp(0.05, 0.95))
 
-    def contrast_delta(Y):
-        Yc = Y.clamp(1e-6, 1)
-        u = Yc**g
-        return k * ((u * u * (3 - 2 * u)).clamp_min(1e-12) ** (1 / g) - Yc)
+        def contrast_delta(Y):
+            Yc = Y.clamp(1e-6, 1)
+            u = Yc**g
+            return k * ((u * u * (3 - 2 * u)).clamp_min(1e-12) ** (1 / g) - Yc)
 
-    x = curve(x, contrast_delta)
+        x = curve(x, contrast_delta)
     s = P("s_curve") / 100
-    x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * torch.cos(math.pi * Y.clamp(0, 1)) - Y.clamp(0, 1)))
+    if active("s_curve"):
+        x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * torch.cos(math.pi * Y.clamp(0, 1)) - Y.clamp(0, 1)))
     h = P("highlights") / 100
-    x = curve(x, lambda Y: h * 0.12 * 6.75 * Y.clamp(0, 1) ** 2 * (1 - Y.clamp(0, 1)))
+    if active("highlights"):
+        x = curve(x, lambda Y: h * 0.12 * 6.75 * Y.clamp(0, 1) ** 2 * (1 - Y.clamp(0, 1)))
     sh = P("shadows") / 100
-    x = curve(x, lambda Y: sh * 0.12 * 6.75 * Y.clamp(0, 1) * (1 - Y.clamp(0, 1)) ** 2)
+    if active("shadows"):
+        x = curve(x, lambda Y: sh * 0.12 * 6.75 * Y.clamp(0, 1) * (1 - Y.clamp(0, 1)) ** 2)
     wh = P("whites") / 100
-    x = curve(x, lambda Y: wh * 0.15 * Y.clamp(0, 1) ** 3)
+    if active("whites"):
+        x = curve(x, lambda Y: wh * 0.15 * Y.clamp(0, 1) ** 3)
     bl = P("blacks") / 100
-    x = curve(x, lambda Y: bl * 0.12 * (1 - Y.clamp(0, 1)) ** 3)
+    if active("blacks"):
+        x = curve(x, lambda Y: bl * 0.12 * (1 - Y.clamp(0, 1)) ** 3)
 
     # 4. Fade / matte: linear remap of the luma range, chroma scaled by the slope.
-    f = P("fade") / 100
-    lo, hi = 0.18 * f, 0.06 * f
-    Y = _luma(x)
-    x = _tone(x, lo + (1 - lo - hi) * Y, (1 - lo - hi).expand_as(Y), Y)
+    if active("fade"):
+        f = P("fade") / 100
+        lo, hi = 0.18 * f, 0.06 * f
+        Y = _luma(x)
+        x = _tone(x, lo + (1 - lo - hi) * Y, (1 - lo - hi).expand_as(Y), Y)
 
     # 5. Saturation and vibrance (luma preserving chroma scaling).
     E, Pm = _opponent_basis(dtype, device)
@@ -399,20 +414,21 @@ def render_torch(
     chroma = chroma * sat * (1 + vib * 0.8 * muted)
 
     # 6. Per-hue HSL: rotate / scale the chroma and shift the luma of each hue band.
-    hue_vals = torch.stack([P(f"{n}_hue") for n in HUES], -1) / 100  # (B, 1, 1, 8)
-    sat_vals = torch.stack([P(f"{n}_sat") for n in HUES], -1) / 100
-    lum_vals = torch.stack([P(f"{n}_lum") for n in HUES], -1) / 100
-    hue = torch.rad2deg(torch.atan2(ab[..., 1], ab[..., 0] + 1e-12))  # (B, N)
-    wts = _hue_weights(hue)  # (B, N, 8)
-    presence = c / (c + 0.04)  # hue is meaningless for near-greys
-    dh = (wts * hue_vals.squeeze(1)).sum(-1, keepdim=True) * math.radians(30) * presence
-    ds = 1 + (wts * sat_vals.squeeze(1)).sum(-1, keepdim=True) * presence
-    dl = (wts * lum_vals.squeeze(1)).sum(-1, keepdim=True) * 0.3 * c.clamp(0, 0.5) * presence
-    ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T
-    cos, sin = torch.cos(dh), torch.sin(dh)
-    ab2 = torch.cat([cos * ab[..., :1] - sin * ab[..., 1:], sin * ab[..., :1] + cos * ab[..., 1:]], -1) * ds
-    chroma = (ab2 @ torch.linalg.inv(Pm).T) @ E.T
-    Y = Y + dl
+    if active(*(f"{n}_{c}" for n in HUES for c in ("hue", "sat", "lum"))):
+        hue_vals = torch.stack([P(f"{n}_hue") for n in HUES], -1) / 100  # (B, 1, 1, 8)
+        sat_vals = torch.stack([P(f"{n}_sat") for n in HUES], -1) / 100
+        lum_vals = torch.stack([P(f"{n}_lum") for n in HUES], -1) / 100
+        hue = torch.rad2deg(torch.atan2(ab[..., 1], ab[..., 0] + 1e-12))  # (B, N)
+        wts = _hue_weights(hue)  # (B, N, 8)
+        presence = c / (c + 0.04)  # hue is meaningless for near-greys
+        dh = (wts * hue_vals.squeeze(1)).sum(-1, keepdim=True) * math.radians(30) * presence
+        ds = 1 + (wts * sat_vals.squeeze(1)).sum(-1, keepdim=True) * presence
+        dl = (wts * lum_vals.squeeze(1)).sum(-1, keepdim=True) * 0.3 * c.clamp(0, 0.5) * presence
+        ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T
+        cos, sin = torch.cos(dh), torch.sin(dh)
+        ab2 = torch.cat([cos * ab[..., :1] - sin * ab[..., 1:], sin * ab[..., :1] + cos * ab[..., 1:]], -1) * ds
+        chroma = (ab2 @ torch.linalg.inv(Pm).T) @ E.T
+        Y = Y + dl
     x = Y + chroma
 
     # 7. Black & white: fade the chroma out (luma weights).
