@@ -1,14 +1,12 @@
 """Prompt alignment (paper §3.4.2): instruction -> atomic attributes -> CLIP InfoNCE (eqs. 5-6).
 
-The attribute matcher and bank come from :mod:`model.instructions` when it provides them
-(``plan(text)`` and +/- prompts per attribute); until then (or if it lacks prompts) a small
-private rule-based bank below is used. Either way each attribute becomes
+The attribute matcher and bank are :mod:`model.instructions` (``plan(text)`` and +/- prompts per
+attribute); each planned attribute becomes
 ``AttributeTarget(name, positive_prompt, negative_prompt, confidence)``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -28,41 +26,6 @@ class AttributeTarget:
     confidence: float = 1.0  # w_a
 
 
-# (pattern, attribute, positive prompt, negative prompt, confidence)
-_FALLBACK_BANK: tuple[tuple[str, str, str, str, float], ...] = (
-    (r"\b(brighter|brighten|lighten|lighter|more exposure|increase (the )?exposure|lift)\b",
-     "brightness:up", "a bright photo", "a dark photo", 1.0),
-    (r"\b(darker|darken|dim|less exposure|reduce (the )?exposure|underexpose)\b",
-     "brightness:down", "a dark photo", "a bright photo", 1.0),
-    (r"\b(more contrast|increase (the )?contrast|punchy|punchier|crisp)\b",
-     "contrast:up", "a high contrast photo", "a flat low contrast photo", 0.9),
-    (r"\b(less contrast|reduce (the )?contrast|flatter|softer|faded)\b",
-     "contrast:down", "a flat low contrast photo", "a high contrast photo", 0.9),
-    (r"\b(warmer|warm|golden|sunset|orange)\b",
-     "temperature:warm", "a warm toned photo", "a cool toned photo", 1.0),
-    (r"\b(cooler|cool|cold|blue|bluish)\b",
-     "temperature:cool", "a cool toned photo", "a warm toned photo", 1.0),
-    (r"\b(vivid|saturated|more saturation|colou?rful|vibrant|boost (the )?colou?rs?)\b",
-     "saturation:up", "a vivid colorful photo", "a muted desaturated photo", 0.9),
-    (r"\b(muted|desaturate|desaturated|less saturation|washed)\b",
-     "saturation:down", "a muted desaturated photo", "a vivid colorful photo", 0.9),
-    (r"\b(cozy|cosy)\b", "mood:cozy", "a cozy warm photo", "a cold sterile photo", 0.7),
-    (r"\bvintage|retro\b", "style:vintage", "a vintage film photo", "a modern clean digital photo", 0.7),
-    (r"\bcinematic|film look\b", "style:cinematic", "a cinematic movie still", "a plain snapshot", 0.7),
-    (r"\bdreamy|soft glow\b", "mood:dreamy", "a dreamy soft photo", "a harsh sharp photo", 0.7),
-)
-
-
-def fallback_plan(text: str) -> list[AttributeTarget]:
-    """The private rule-based matcher: every bank entry whose pattern occurs in the text."""
-    low = text.lower()
-    out: list[AttributeTarget] = []
-    for pattern, name, pos, neg, conf in _FALLBACK_BANK:
-        if re.search(pattern, low):
-            out.append(AttributeTarget(name, pos, neg, conf))
-    return out
-
-
 NEUTRAL_PROMPT = "a plain unedited photo"  # the negative pole of one-way attributes (styles, fades)
 
 # CLIP was trained on captions, not commands: for the core global attributes use caption pairs
@@ -76,16 +39,9 @@ CAPTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
-    """Adapter to :mod:`model.instructions` (``plan`` + ``BANK`` of up/down prompts), if present."""
-    try:
-        from model.instructions import BANK, plan  # noqa: PLC0415 - optional, written in parallel
-    except ModuleNotFoundError as exc:
-        if exc.name and "model.instructions".startswith(exc.name):
-            return None
-        raise
-    except ImportError:  # the package exists but does not (yet) export plan/BANK
-        return None
+def _shared_plan() -> Callable[[str], list[AttributeTarget]]:
+    """Planner over :mod:`model.instructions` (``plan`` + the ``BANK`` of up/down prompts)."""
+    from model.instructions import BANK, plan  # noqa: PLC0415 - loads the text encoder lazily
 
     def run(text: str) -> list[AttributeTarget]:
         out = []
@@ -107,11 +63,6 @@ def _shared_plan() -> Callable[[str], list[AttributeTarget]] | None:
     return run
 
 
-def default_planner() -> Callable[[str], list[AttributeTarget]]:
-    """The instructions issue's matcher and bank when available, else :func:`fallback_plan`."""
-    return _shared_plan() or fallback_plan
-
-
 class PromptAlignment(nn.Module):
     """``L_align`` of eq. 6 with a frozen CLIP; ``forward(x̂ (B, 3, H, W) in [0,1], instructions)``."""
 
@@ -120,7 +71,7 @@ class PromptAlignment(nn.Module):
         self.clip = clip
         self.model = clip.model.requires_grad_(False).eval()
         self.tau = tau
-        self.planner = planner or default_planner()
+        self.planner = planner or _shared_plan()
         self.register_buffer("mean", torch.tensor(clip.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(clip.std).view(1, 3, 1, 1), persistent=False)
         self._text_cache: dict[str, torch.Tensor] = {}

@@ -79,13 +79,9 @@ class PaperPredictor:
 
     @staticmethod
     def plan(instruction: str) -> list:
-        """What the instruction asks for, for display (the instructions matcher when present)."""
-        try:
-            from ..instructions import plan  # noqa: PLC0415
-        except ImportError:
-            from .alignment import fallback_plan  # noqa: PLC0415
+        """What the instruction asks for, for display (the instruction matcher's plan)."""
+        from ..instructions import plan  # noqa: PLC0415
 
-            return [{"attribute": a.name, "confidence": a.confidence} for a in fallback_plan(instruction)]
         return plan(instruction)
 
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from model.grid import identity_grid
-from model.paper.alignment import AttributeTarget, PromptAlignment, fallback_plan
+from model.paper.alignment import AttributeTarget, PromptAlignment, _shared_plan
 from model.paper.losses import (
     ProgressiveTimesteps,
     alignment_loss,
@@ -185,7 +185,7 @@ def _controlled_alignment() -> PromptAlignment:
             clip._ids = {tuple(r): BrightWarmClip.AXES.get(t, 0) for r, t in zip(ids.tolist(), texts)}
             return type("T", (), {"input_ids": ids})
 
-    return PromptAlignment(ClipParts(clip, Tok(), 16), tau=0.07, planner=fallback_plan)
+    return PromptAlignment(ClipParts(clip, Tok(), 16), tau=0.07, planner=_shared_plan())
 
 
 def test_alignment_prefers_the_instructed_direction_on_constructed_images():
@@ -208,16 +208,15 @@ def test_alignment_prefers_the_instructed_direction_on_constructed_images():
     assert align(base, ["xyzzy"]).item() == 0.0
 
 
-def test_fallback_plan_matches_attributes():
-    names = [a.name for a in fallback_plan("Make it warmer and brighter, less contrast")]
-    assert names == ["brightness:up", "contrast:down", "temperature:warm"]
-    assert all(isinstance(a, AttributeTarget) and a.positive != a.negative for a in fallback_plan("cooler"))
+def test_planner_matches_attributes():
+    planner = _shared_plan()
+    names = [a.name for a in planner("Make it warmer and brighter, less contrast")]
+    assert sorted(names) == ["contrast:less", "exposure:brighter", "temperature:warmer"]
+    assert all(isinstance(a, AttributeTarget) and a.positive != a.negative for a in planner("cooler"))
 
 
 def test_shared_attribute_bank_gives_signed_prompt_pairs():
     instructions = pytest.importorskip("model.instructions")
-    from model.paper.alignment import _shared_plan
-
     planner = _shared_plan()
     assert planner is not None
     warm = planner("make it warmer")
