@@ -433,8 +433,7 @@ class CompactPredictor:
         # params engine's edit.
         self.verify_with_plan = bool(raw_config.get("verify_with_plan", False))
         self._params_engine = None
-        self._routes: dict[str, bool] = {}  # the plan depends on the text only
-        self._plans: dict[str, list] = {}
+        self._plans: dict[str, list] = {}  # the plan depends on the text only
 
     def embed(self, clauses: list[str]) -> np.ndarray:
         """Clause embeddings ``(C, 384)``, cached per clause."""
@@ -480,15 +479,7 @@ class CompactPredictor:
         """The params engine when the instruction's plan hits ``route_to_params``, else None."""
         if not self.route_to_params or not instruction.strip():
             return None
-        with self._lock:
-            cached = self._routes.get(instruction)
-        if cached is None:
-            cached = self._route(instruction)
-            with self._lock:
-                self._routes[instruction] = cached
-        if not cached:
-            return None
-        return self._params()
+        return self._params() if self._route(instruction) else None
 
     def _params(self):
         if self._params_engine is None:

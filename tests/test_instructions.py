@@ -21,6 +21,17 @@ def _pairs(text):
     return [(it["attribute"], it["direction"]) for it in plan(text)]
 
 
+def _paraphrase_hits(name):
+    """(expected (attribute, direction) pairs found in the plan, pairs expected) over a case file."""
+    total = hits = 0
+    for case in json.loads((DATA / name).read_text())["cases"]:
+        got = set(_pairs(case["text"]))
+        for attr, direction in case["expect"]:
+            total += 1
+            hits += (attr, direction) in got
+    return hits, total
+
+
 def _one(text):
     items = plan(text)
     assert len(items) == 1, (text, items)
@@ -108,13 +119,7 @@ def test_heldout_paraphrase_accuracy():
     Measured when the file was added: 50 of 55 expected (attribute, direction) pairs found. Session 2
     studied the 5 misses (so this is a development set now): 55 of 55.
     """
-    cases = json.loads((DATA / "instr_paraphrases.json").read_text())["cases"]
-    total = hits = 0
-    for case in cases:
-        got = set(_pairs(case["text"]))
-        for attr, direction in case["expect"]:
-            total += 1
-            hits += (attr, direction) in got
+    hits, total = _paraphrase_hits("instr_paraphrases.json")
     assert total >= 50
     assert hits / total >= 0.95, f"{hits}/{total}"
 
@@ -304,12 +309,6 @@ def test_second_paraphrase_set():
     """tests/data/instr_paraphrases_v2.json: written in session 2 by a helper that never saw the
     matcher. Measured before any change that session: 115/147 (session-1 matcher) and 126/147 (after
     the first changes); its misses were then studied, so it is a development set now: 142/147."""
-    cases = json.loads((DATA / "instr_paraphrases_v2.json").read_text())["cases"]
-    total = hits = 0
-    for case in cases:
-        got = set(_pairs(case["text"]))
-        for attr, direction in case["expect"]:
-            total += 1
-            hits += (attr, direction) in got
+    hits, total = _paraphrase_hits("instr_paraphrases_v2.json")
     assert total == 147
     assert hits / total >= 0.93, f"{hits}/{total}"

@@ -53,6 +53,11 @@ BRIGHT_WORDS = ("bright", "brighter", "brighten", "brightened", "lighter", "ligh
 DARK_WORDS = ("dark", "darker", "darken", "darkened", "dim", "dimmer", "deepen", "deeper", "crush",
               "crushed", "heavier", "richer", "weight", "weightier", "denser", "inkier", "depth")
 
+# Words for too much / too little colour, shared by saturation and the per-hue saturations.
+SAT_EXCESS_UP = ("garish", "gaudy", "overpowering", "oversaturated", "over-saturated", "neon", "loud", "radioactive",
+                 "overdone", "too saturated", "too strong", "too intense", "too vivid")
+SAT_EXCESS_DOWN = ("washed out", "washed-out", "lifeless", "drab", "faint", "bland", "pale", "dull", "faded")
+
 ATTRIBUTES: list[Attribute] = [
     Attribute(
         "exposure", "tone", {"exposure": 1.0}, {"exposure": -1.0},
@@ -184,12 +189,10 @@ ATTRIBUTES: list[Attribute] = [
                   "bolder", "bold", "juicy", "stronger", "punchy", "punchier", "punch", "brighter"),
         down_words=("muted", "mute", "desaturate", "desaturated", "dull", "duller", "subdued", "washed",
                     "greyer", "grayer", "pale", "paler", "drab", "calm", "calmer", "quieter", "weaker", "tame"),
-        excess_up=("garish", "gaudy", "overpowering", "oversaturated", "over-saturated", "neon", "loud",
-                   "cartoonish", "cartoony", "radioactive", "overcooked", "overdone", "screaming", "too much colour",
-                   "too much color", "too colourful", "too colorful", "too saturated", "clownish", "too strong",
-                   "too intense", "too vivid", "too rich", "too bold"),
-        excess_down=("washed out", "washed-out", "lifeless", "drab", "faint", "bland", "pale", "anaemic", "anemic",
-                     "dull", "muted", "colourless", "colorless", "faded"),
+        excess_up=SAT_EXCESS_UP + ("cartoonish", "cartoony", "overcooked", "screaming", "too much colour",
+                                   "too much color", "too colourful", "too colorful", "clownish", "too rich",
+                                   "too bold"),
+        excess_down=SAT_EXCESS_DOWN + ("anaemic", "anemic", "muted", "colourless", "colorless"),
         up_label="more", down_label="less",
     ),
     Attribute(
@@ -263,9 +266,6 @@ SAT_UP = ("vivid", "saturated", "richer", "rich", "pop", "intense", "stronger", 
           "lush", "more colourful", "more colorful", "vibrant", "juicier", "punch", "punchier")
 SAT_DOWN = ("muted", "mute", "desaturate", "desaturated", "duller", "dull", "paler", "pale", "subdued",
             "weaker", "washed out", "less saturated", "toned down", "calm", "calmer", "tame", "rein in", "quieter")
-SAT_EXCESS_UP = ("garish", "gaudy", "overpowering", "oversaturated", "over-saturated", "neon", "loud", "radioactive",
-                 "overdone", "too saturated", "too strong", "too intense", "too vivid")
-SAT_EXCESS_DOWN = ("washed out", "washed-out", "lifeless", "drab", "faint", "bland", "pale", "dull", "faded")
 
 for _i, _hue in enumerate(_HUE_ORDER):
     _single = _HUE_NAMES[_hue][0]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grid import LUMA_709
 from ..params import SPECS, check_params, render_pixels
 
 # attribute -> (parameter, statistic, visible change of the statistic at amount 1.0)
@@ -124,17 +125,16 @@ def shows_plan(before: np.ndarray, after: np.ndarray, items: list[dict]) -> bool
 
 def median_luma(proxy: np.ndarray) -> float:
     """Median Rec.709 luma of the (sRGB-encoded) proxy."""
-    y = _small(proxy) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return float(np.median(y))
+    return float(np.median(_small(proxy) @ np.asarray(LUMA_709, np.float32)))
 
 
 def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
     """``params`` (from ``plan_to_params(items)``) with worded tone/colour edits made visible on ``proxy``."""
     out = dict(check_params(params))
+    small = _small(np.asarray(proxy, np.float32))
     if "contrast" in out:
         lo, hi = PIVOT_RANGE
-        out["contrast_pivot"] = round(float(np.clip(median_luma(proxy), lo, hi)), 4)
-    small = _small(np.asarray(proxy, np.float32))
+        out["contrast_pivot"] = round(float(np.clip(median_luma(small), lo, hi)), 4)
     lab0 = _lab(small)
     L0 = lab0[..., 0]
     wanted: dict[str, float] = {}
