@@ -534,14 +534,17 @@ class CompactPredictor:
         grid, params, clauses = self.run(proxy, instruction)
         if self.verify_with_plan and clauses and not self._learned_shows_plan(proxy, grid, instruction):
             return self._predict_params(proxy, instruction)
-        # Same keys as the params engine's plan items, so every front end can show either.
-        plan = [
-            {"attribute": name, "direction": 1 if v > 0 else -1, "label": f"{float(v):+.2f}",
-             "amount": round(float(v), 3), "confidence": 1.0, "clause": "; ".join(clauses),
-             "source": "compact"}
-            for name, v in zip(PARAM_NAMES, params)
-            if abs(float(v)) >= 0.05
-        ]
+        # What was understood is the matcher's plan (the edit was checked against it); without one,
+        # the network's own strongest parameters. Same keys as the params engine's items.
+        plan = [dict(item, source="compact") for item in self._plan(instruction)] if clauses else []
+        if not plan:
+            plan = [
+                {"attribute": name, "direction": 1 if v > 0 else -1, "label": f"{float(v):+.2f}",
+                 "amount": round(float(v), 3), "confidence": 1.0, "clause": "; ".join(clauses),
+                 "source": "compact"}
+                for name, v in zip(PARAM_NAMES, params)
+                if abs(float(v)) >= 0.05
+            ]
         return Prediction(grid, GuidanceParams.luminance(), plan, self.model_id)
 
 

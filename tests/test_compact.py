@@ -293,3 +293,16 @@ def test_shipped_model_keeps_learned_edits_that_do_what_was_asked():
     pred = predictor.predict(proxy, "make it brighter")
     # The learned brightening is visible, so the plan check lets it through.
     assert not pred.model_id.endswith("+params")
+
+
+@shipped
+def test_shipped_model_reports_the_matcher_plan_whichever_path_serves_it():
+    # What the app and CLI show as "understood" is the plan, also when the learned edit is kept.
+    from model.instructions import plan
+
+    predictor = load_predictor()
+    proxy = photo("Picture_1A_by_freespace.jpg", 256)
+    for text in ("make it brighter", "it looks a bit green, make it warmer", "make the blues deeper"):
+        shown = {(i["attribute"], i["direction"]) for i in predictor.predict(proxy, text).plan}
+        wanted = {(i["attribute"], i["direction"]) for i in plan(text)}
+        assert wanted and wanted <= shown, (text, shown, wanted)

@@ -154,6 +154,41 @@ def test_grid_reproduces_renderer_fitted_ops(photos, name, values):
         assert np.mean(errs) < 1.0, (name, value, errs)
 
 
+@pytest.fixture(scope="module")
+def photo_pairs(photo_paths):
+    """(photo at 240 px, its 120 px proxy): the grid is fitted on the proxy, measured on the photo."""
+    out = []
+    for p in photo_paths[:4]:
+        x = _small(p, 240)
+        im = Image.fromarray((x * 255).round().astype(np.uint8))
+        im.thumbnail((120, 120), Image.BILINEAR)
+        out.append((x, np.asarray(im).astype(np.float32) / 255.0))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["hue", "sat", "lum"])
+def test_every_hue_slider_at_its_limits_within_delta_e_1_on_every_photo(photo_pairs, kind):
+    """Issue 4: param mode reproduces known renders to within dE 1 -- per photo, not on average,
+    at the sliders' extremes, with the grid fitted on a smaller proxy as the app does."""
+    worst = {}
+    for hue in P.HUES:
+        for value in (-100, 100):
+            params = {f"{hue}_{kind}": value}
+            for x, proxy in photo_pairs:
+                err = mean_delta_e(_apply(P.params_to_grid(params, (8, 16, 16), proxy=proxy), x),
+                                   P.render_pixels(x, params))
+                worst[(hue, value)] = max(worst.get((hue, value), 0.0), err)
+    assert max(worst.values()) < 1.0, {k: round(v, 2) for k, v in worst.items() if v >= 1.0}
+
+
+def test_colour_dependent_fit_varies_by_cell_and_leaves_tone_ops_global(photos):
+    x = photos[0]
+    hue_grid = P.params_to_grid({"reds_sat": -100}, (8, 16, 16), proxy=x)
+    tone_grid = P.params_to_grid({"exposure": 0.5}, (8, 16, 16), proxy=x)
+    assert np.abs(hue_grid - hue_grid[:, :, :1, :1]).max() > 1e-3  # cells differ
+    assert np.abs(tone_grid - tone_grid[:, :, :1, :1]).max() == 0.0  # one affine per depth node
+
+
 def test_combined_edit_parity(photos):
     params = {"exposure": 0.5, "contrast": 30, "temperature": 25, "shadows": 40, "vibrance": 30,
               "blues_sat": -30, "vignette": -40, "fade": 15}
