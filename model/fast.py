@@ -162,27 +162,21 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
         # Apply the affine transforms and blend by strength (and mask) in planar buffers; the
         # branches stay outside the loops so each loop vectorises.
         a = acc
+        wrow = hat  # reuse as the per-pixel blend weight row
         if has_mask:
-            wrow = hat  # reuse as the per-pixel weight row
             mrow = mask[y]
             for x in range(w):
                 wrow[x] = strength * mrow[x]
-            for x in range(w):
-                pr = r[x]
-                pg = g[x]
-                pb = b[x]
-                wx_ = wrow[x]
-                o_r[x] = pr + wx_ * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
-                o_g[x] = pg + wx_ * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
-                o_b[x] = pb + wx_ * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
         else:
-            for x in range(w):
-                pr = r[x]
-                pg = g[x]
-                pb = b[x]
-                o_r[x] = pr + strength * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
-                o_g[x] = pg + strength * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
-                o_b[x] = pb + strength * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
+            wrow[:] = strength
+        for x in range(w):
+            pr = r[x]
+            pg = g[x]
+            pb = b[x]
+            wx_ = wrow[x]
+            o_r[x] = pr + wx_ * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
+            o_g[x] = pg + wx_ * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
+            o_b[x] = pb + wx_ * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
         if is_float:
             for x in range(w):
                 dst[y, x, 0] = o_r[x]

@@ -677,13 +677,14 @@ def _check_shape(grid_shape) -> tuple[int, int, int]:
     return d, gh, gw
 
 
-def _to_grid(A: np.ndarray, vignette: float, gh: int, gw: int, cells: np.ndarray | None = None) -> np.ndarray:
-    """(D, 3, 4) node matrices (or per-cell ``cells`` (12, D, Gh, Gw)) + vignette -> grid float32."""
-    d = A.shape[0]
-    if cells is not None:
-        grid = np.asarray(cells, np.float64)
+def _to_grid(coeffs: np.ndarray, vignette: float, gh: int, gw: int) -> np.ndarray:
+    """Node matrices ``(D, 3, 4)`` shared by every cell, or per-cell coefficients ``(12, D, Gh, Gw)``,
+    plus the vignette amount -> grid ``(12, D, Gh, Gw)`` float32."""
+    if coeffs.ndim == 3:
+        d = coeffs.shape[0]
+        grid = np.broadcast_to(coeffs.reshape(d, 12).T[:, :, None, None], (12, d, gh, gw)).astype(np.float64)
     else:
-        grid = np.broadcast_to(A.reshape(d, 12).T[:, :, None, None], (12, d, gh, gw)).astype(np.float64)
+        grid = np.asarray(coeffs, np.float64)
     if vignette != 0.0:
         gain = 1 + 0.6 * vignette * _vignette_cells(gh, gw)
         grid = grid * gain[None, None]
@@ -727,11 +728,10 @@ def params_to_grid(
         Y = render_torch(torch.as_tensor(x)[None], torch.as_tensor(vals)[None], clip=False)[0].numpy()
     F = _normal_equations(x, w, d)
     A = _solve(F, w, Y, d, ridge=1e-7)
-    if not _colour_dependent(vals):
-        return _to_grid(A, vig, gh, gw)
-    # Hue- and saturation-dependent edits: let each spatial cell fit the colours it holds.
-    cells = _spatial_fit(proxy, vals, A, gh, gw)
-    return _to_grid(np.zeros_like(A), vig, gh, gw, cells=cells)
+    if _colour_dependent(vals):
+        # Hue- and saturation-dependent edits: each spatial cell fits the colours it holds.
+        A = _spatial_fit(proxy, vals, A, gh, gw)
+    return _to_grid(A, vig, gh, gw)
 
 
 def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor:

@@ -348,8 +348,8 @@ def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, em
     too = _spans(_TOO, clause)
     # "too" turns the pole word it stands before ("too warm", "way too orange"), not a verb
     # elsewhere ("skin tones are too orange, desaturate them"); with no pole word it turns the default.
-    too_applies = bool(too) and (not pole_spans or any(_governs(clause, t, [_next_pole(t, hit)]) for t in too
-                                                      if _next_pole(t, hit) in pole_spans))
+    too_applies = bool(too) and (not pole_spans or any(
+        _next_pole(t, hit) in pole_spans and _governs(clause, t, [_next_pole(t, hit)]) for t in too))
     if negated or too_applies:
         direction = -direction
     return direction, how
@@ -579,7 +579,6 @@ def plan(text: str) -> list[dict]:
             same = [o for o in out if o["attribute"] == it["attribute"]]
             if same and _FIX_ONLY.match(clause):
                 continue  # "it looks sickly green, fix the tint": the first clause said which way
-
             if same and same[-1]["direction"] == -it["direction"] and _TOO.search(clause) and _NEGATION.search(clause):
                 same[-1]["amount"] = round(same[-1]["amount"] * 0.5, 3)
                 continue

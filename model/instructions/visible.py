@@ -22,19 +22,19 @@ import numpy as np
 from ..grid import LUMA_709
 from ..params import SPECS, check_params, render_pixels
 
-# attribute -> (parameter, statistic, visible change of the statistic at amount 1.0)
+# attribute (= its model.params parameter) -> (statistic, visible change of it at amount 1.0)
 TARGETS = {
-    "exposure": ("exposure", "L", 10.0),
-    "contrast": ("contrast", "spread", 5.0),
-    "temperature": ("temperature", "b", 6.0),
-    "tint": ("tint", "a", 5.0),
-    "saturation": ("saturation", "chroma", 7.0),
-    "vibrance": ("vibrance", "chroma", 5.0),
-    "shadows": ("shadows", "shadow_L", 8.0),
-    "highlights": ("highlights", "highlight_L", 8.0),
-    "blacks": ("blacks", "shadow_L", 6.0),
-    "whites": ("whites", "highlight_L", 6.0),
-    "s_curve": ("s_curve", "spread", 5.0),
+    "exposure": ("L", 10.0),
+    "contrast": ("spread", 5.0),
+    "temperature": ("b", 6.0),
+    "tint": ("a", 5.0),
+    "saturation": ("chroma", 7.0),
+    "vibrance": ("chroma", 5.0),
+    "shadows": ("shadow_L", 8.0),
+    "highlights": ("highlight_L", 8.0),
+    "blacks": ("shadow_L", 6.0),
+    "whites": ("highlight_L", 6.0),
+    "s_curve": ("spread", 5.0),
 }
 MAX_GAIN = 2.5
 # What the edit must not drag along (statistic, largest move in L*): scaling stops there. On a dark
@@ -84,13 +84,13 @@ def _statistic(name: str, lab: np.ndarray, L0: np.ndarray) -> float:
 
 # The smallest change of each statistic that counts as visible (the issue's own examples: mean L*
 # +2, b* 1.5 ...): an edit below it in the asked direction is not "done".
+VISIBLE_MIN = {"L": 2.0, "spread": 1.0, "b": 1.5, "a": 1.0, "chroma": 1.5, "shadow_L": 1.5, "highlight_L": 1.5}
 # The largest move of a statistic nobody asked for that a learned edit may make (L* / Lab units).
 UNASKED_MAX = {"L": 6.0, "a": 4.0, "b": 5.0, "chroma": 5.0}
 # Statistics an asked one moves by its nature (more saturation moves a* and b*; lifting the
 # shadows raises the mean L*; brightening or adding contrast changes the Lab chroma).
 LINKED = {"chroma": ("a", "b"), "a": ("chroma",), "b": ("chroma",), "shadow_L": ("L",), "highlight_L": ("L",),
           "L": ("chroma",), "spread": ("chroma",)}
-VISIBLE_MIN = {"L": 2.0, "spread": 1.0, "b": 1.5, "a": 1.0, "chroma": 1.5, "shadow_L": 1.5, "highlight_L": 1.5}
 
 
 def shows_plan(before: np.ndarray, after: np.ndarray, items: list[dict]) -> bool:
@@ -108,7 +108,7 @@ def shows_plan(before: np.ndarray, after: np.ndarray, items: list[dict]) -> bool
         spec = TARGETS.get(it.get("attribute"))
         if spec is None:
             return False
-        _, stat, per_amount = spec
+        stat, per_amount = spec
         asked.add(stat)
         need = max(VISIBLE_MIN[stat], 0.5 * per_amount * float(it.get("amount", 0.6)))
         moved = _statistic(stat, lab1, L0) - _statistic(stat, lab0, L0)
@@ -139,14 +139,14 @@ def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
     L0 = lab0[..., 0]
     wanted: dict[str, float] = {}
     for it in items:
-        spec = TARGETS.get(it.get("attribute"))
-        if spec is None:
+        name = it.get("attribute")
+        if name not in TARGETS:
             continue
-        name, stat, per_amount = spec
+        stat, per_amount = TARGETS[name]
         # Even "a touch" must show: never less than a fifth above the visible minimum.
         size = max(1.2 * VISIBLE_MIN[stat], per_amount * float(it.get("amount", 0.6)))
         wanted[name] = max(wanted.get(name, 0.0), size)
-    for attr, (name, stat, _) in TARGETS.items():
+    for name, (stat, _) in TARGETS.items():
         value = out.get(name, 0.0)
         if name not in wanted or abs(value) < 1e-9:
             continue
@@ -163,7 +163,7 @@ def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
         if own <= 1e-6:
             continue  # no measurable effect in the asked direction (a grey photo and "more saturation")
         gain = min(MAX_GAIN, (own + wanted[name] - total) / own)
-        side = SIDE_EFFECTS.get(attr)
+        side = SIDE_EFFECTS.get(name)
         if side is not None:
             dragged = abs(_statistic(side[0], lab_all, L0) - _statistic(side[0], lab_wo, L0))
             if dragged > 1e-6:
