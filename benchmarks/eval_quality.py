@@ -13,7 +13,7 @@ engine (plan -> parameter renderer) and doing nothing:
 
 and writes a contact sheet (input | output per instruction, held-out photos).
 
-    PYTHONPATH=. python benchmarks/eval_quality.py [--model DIR] [--photos DIR] [--sheet PNG] [--phrases v1|v2]
+    PYTHONPATH=. python benchmarks/eval_quality.py [--model DIR] [--photos DIR] [--sheet PNG] [--phrases v1..v5]
 
 Phrasings (none is ever trained on; each set was written by a helper that read no project file):
 
@@ -28,6 +28,7 @@ Phrasings (none is ever trained on; each set was written by a helper that read n
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -179,12 +180,10 @@ HELD_OUT = "v5"  # the one set no tuning has looked at
 
 
 def phrase_set(which: str) -> tuple[dict, list]:
-    """(single phrasings per attribute, compound [(phrase, [(stat, threshold)])]) of set v1 or v2."""
+    """(single phrasings per attribute, compound [(phrase, [(stat, threshold)])]) of set v1 ... v5."""
     if which == "v1":
         return HELDOUT_PHRASES, COMPOUND
     if which in PHRASE_FILES:
-        import json
-
         data = json.loads(PHRASE_FILES[which].read_text())
         single = data["single"]
         compound = [(text, [(stat, thr) for stat, thr in wants]) for text, wants in data["compound"]]
@@ -198,8 +197,6 @@ def phrase_set(which: str) -> tuple[dict, list]:
 
 
 def _development_phrases() -> set:
-    import json
-
     seen = {p.lower() for v in HELDOUT_PHRASES.values() for p in v} | {c[0].lower() for c in COMPOUND}
     for which, path in PHRASE_FILES.items():
         if which != HELD_OUT:
