@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-    from app.settings import Settings
+    from retouch_studio.app.settings import Settings
 
     settings = Settings.load()
     if args.model:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Retouch Studio")

@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.atomic import write_text_atomic
+from retouch_studio.model.atomic import write_text_atomic
 
 PRESET_VERSION = 1
 APP_NAME = "retouch-studio"
@@ -119,7 +119,7 @@ def parse_params(text: str) -> dict:
     """Inverse of :func:`format_params`: ``"exposure +0.7, shadows 30"`` -> dict.
 
     Uses param mode's own parser (``model.params``: known names, ranges, suggestions)."""
-    from model.params import parse_params as parse
+    from retouch_studio.model.params import parse_params as parse
 
     try:
         return {key: float(value) for key, value in parse(text).items()}
@@ -300,7 +300,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check_instruction(text: str) -> None:
     """Refuse content edits before storing them (when the instruction checker is available)."""
-    from app.batch import content_checker
+    from retouch_studio.app.cli.batch import content_checker
 
     checker = content_checker()
     if checker is None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from model.atomic import write_text_atomic
+from retouch_studio.model.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from PIL import Image, ImageFilter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from model import fast  # noqa: E402
-from model.grid import GuidanceParams, identity_grid  # noqa: E402
+from retouch_studio.model.grid import cpu_slice as fast  # noqa: E402
+from retouch_studio.model.grid.ops import GuidanceParams, identity_grid  # noqa: E402
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160), "24MP": (6000, 4000)}
 DEFAULT_PHOTOS = [

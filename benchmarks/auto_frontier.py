@@ -36,9 +36,9 @@ SEARCH = {"MID_TARGET": [0.38, 0.42, 0.45], "HEADROOM": [0.8, 0.9, 0.96], "EV_TO
 def main() -> None:
     from eval_plan import _photos
 
-    import model.instructions.auto as auto
-    from model.color import mean_delta_e
-    from model.params import render_pixels
+    import retouch_studio.model.instructions.auto as auto
+    from retouch_studio.model.color import mean_delta_e
+    from retouch_studio.model.params import render_pixels
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=("dev", "holdout", "all"), default="dev")

@@ -56,7 +56,7 @@ def make_photos(folder: Path, n: int) -> list[Path]:
 
 
 def decode_encode(paths: list[Path], out: Path, workers: int, quality: int) -> float:
-    from model.photo import load_photo, save_photo
+    from retouch_studio.model.imaging.photo import load_photo, save_photo
 
     out.mkdir(parents=True, exist_ok=True)
 
@@ -74,7 +74,7 @@ STAGES = ("decode_ms", "predict_ms", "apply_ms", "encode_ms")
 
 
 def batch(paths: list[Path], out: Path, workers: int, quality: int, predictor, stages: dict | None = None) -> float:
-    from app.batch import Edit, InputFile, JobState, OutputSettings, make_jobs, run_batch
+    from retouch_studio.app.cli.batch import Edit, InputFile, JobState, OutputSettings, make_jobs, run_batch
 
     settings = OutputSettings(out_dir=out, fmt="jpeg", quality=quality, existing="overwrite")
     out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     args = ap.parse_args()
 
-    from model.runtime import load_predictor
+    from retouch_studio.model.engines.loader import load_predictor
 
     tmp = Path(tempfile.mkdtemp(prefix="retouch-batch-bench-"))
     try:
@@ -163,7 +163,7 @@ def main() -> None:
 
         if args.no_memory:
             return
-        code = "from app.cli import main; sys.exit(main(sys.argv[1:]))"
+        code = "from retouch_studio.app.cli.main import main; sys.exit(main(sys.argv[1:]))"
         model_args = ["--model", str(args.model)] if args.model else []
         def batch_child(workers: int, out: str) -> tuple[float, float]:
             return peak_rss_mb(code, ["batch", str(src), "-i", "warm, soft film look", "-o", str(tmp / out),

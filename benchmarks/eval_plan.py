@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def eval_plan() -> None:
-    from model.instructions import plan
-    from model.text_encoder import clear_cache, encode
+    from retouch_studio.model.instructions import plan
+    from retouch_studio.model.text_encoder import clear_cache, encode
 
     cases = json.loads((ROOT / "tests/data/instr_paraphrases.json").read_text())["cases"]
     t0 = time.perf_counter()
@@ -96,16 +96,16 @@ def _photos(size: int):
 def _slice(grid, x):
     import torch
 
-    from model.grid import bilateral_apply
+    from retouch_studio.model.grid.ops import bilateral_apply
 
     t = torch.from_numpy(x).permute(2, 0, 1)[None]
     return bilateral_apply(torch.from_numpy(grid)[None], t).clamp(0, 1)[0].permute(1, 2, 0).numpy()
 
 
 def eval_auto(size: int, split: str = "all") -> None:
-    from model.color import mean_delta_e
-    from model.instructions import auto_params
-    from model.params import params_to_grid, render_pixels
+    from retouch_studio.model.color import mean_delta_e
+    from retouch_studio.model.instructions import auto_params
+    from retouch_studio.model.params import params_to_grid, render_pixels
 
     photos = _photos(size)
     if split != "all":
@@ -139,8 +139,8 @@ def eval_parity(size: int) -> None:
     a photo (params_grid_torch, training targets)."""
     from PIL import Image
 
-    from model.color import mean_delta_e
-    from model.params import HUES, SPECS, params_to_grid, render_pixels
+    from retouch_studio.model.color import mean_delta_e
+    from retouch_studio.model.params import HUES, SPECS, params_to_grid, render_pixels
 
     photos = list(_photos(size).values())
     proxies = []

@@ -42,13 +42,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from model.color import delta_e_srgb  # noqa: E402
-from model.compact import rgb_to_lab  # noqa: E402
-from model.grid import GuidanceParams  # noqa: E402
-from model.photo import load_photo, make_proxy  # noqa: E402
-from model.pipeline import apply_prediction  # noqa: E402
-from model.runtime import Prediction, load_predictor  # noqa: E402
-from model.synth import HELDOUT_PHOTOS, HELDOUT_PHRASES, physical_exposure, physical_white_balance, pvec, render  # noqa: E402
+from retouch_studio.model.color import delta_e_srgb  # noqa: E402
+from retouch_studio.model.compact import rgb_to_lab  # noqa: E402
+from retouch_studio.model.grid.ops import GuidanceParams  # noqa: E402
+from retouch_studio.model.imaging.photo import load_photo, make_proxy  # noqa: E402
+from retouch_studio.model.pipeline import apply_prediction  # noqa: E402
+from retouch_studio.model.engines.loader import Prediction, load_predictor  # noqa: E402
+from retouch_studio.model.training.synth import HELDOUT_PHOTOS, HELDOUT_PHRASES, physical_exposure, physical_white_balance, pvec, render  # noqa: E402
 
 # attribute -> (statistic, lower, upper, side-effect checks [(statistic, max |delta|)])
 # Statistics: L, a, b, chroma (mean), spread (mean |L - mean L|), shadow_L / highlight_L (mean L*
@@ -252,7 +252,7 @@ def speed(engine, proxy512: np.ndarray, instruction: str, repeats: int = 30) -> 
 
 
 def text_speed(repeats: int = 20) -> float:
-    from model.text_encoder import encode
+    from retouch_studio.model.text_encoder import encode
 
     encode(["warm up"])
     times = []
@@ -323,7 +323,7 @@ def main(argv=None) -> int:
             learned.route_to_params, learned.verify_with_plan = (), False
             engines["learned"] = learned
         elif name == "params":
-            from model.params import ParamsPredictor
+            from retouch_studio.model.params import ParamsPredictor
 
             engines["params"] = ParamsPredictor()
         elif name == "identity":

@@ -38,10 +38,10 @@ def _median_ms(times) -> float:
 
 
 def bench_slider(predictor, photo: Path, frames: int) -> None:
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
-    from model.fast import blend_u8
-    from model.pipeline import apply_prediction
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
+    from retouch_studio.model.grid.cpu_slice import blend_u8
+    from retouch_studio.model.pipeline import apply_prediction
 
     settings = Settings(preview_long_edge=1920)
     w = MainWindow(settings, loader=lambda m: predictor, synchronous=True, save_settings=False)
@@ -104,10 +104,10 @@ def make_24mp(src: Path, folder: Path) -> Path:
 
 
 def bench_enter(predictor, photo24: Path, repeats: int) -> None:
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
-    from model.photo import load_photo
-    from model.pipeline import apply_prediction, predict_for
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
+    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.pipeline import apply_prediction, predict_for
 
     w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=True, save_settings=False)
     w.resize(1600, 1000)
@@ -130,7 +130,7 @@ def bench_enter(predictor, photo24: Path, repeats: int) -> None:
     enter_ms = _median_ms(times)
     full = load_photo(photo24).pixels
     try:
-        from model.instructions import check_instruction
+        from retouch_studio.model.instructions import check_instruction
     except ImportError:
         check_instruction = lambda text: None  # noqa: E731
     times, checks, predicts = [], [], []
@@ -165,7 +165,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from model.runtime import load_predictor
+    from retouch_studio.model.engines.loader import load_predictor
 
     app = QApplication.instance() or QApplication([])  # noqa: F841 - keeps Qt alive
     os.environ["RETOUCH_STUDIO_CONFIG"] = str(Path(tempfile.mkdtemp()) / "settings.json")

@@ -42,12 +42,12 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from model.paper.data import TripletDataset, make_pairs
-    from model.paper.distill import build_distill, distill_step
-    from model.paper.nets import encode_text
-    from model.paper.teacher import teacher_loss, train_teacher
-    from model.pipeline import apply_prediction
-    from model.runtime import load_predictor
+    from retouch_studio.model.paper.data import TripletDataset, make_pairs
+    from retouch_studio.model.paper.distill import build_distill, distill_step
+    from retouch_studio.model.paper.nets import encode_text
+    from retouch_studio.model.paper.teacher import teacher_loss, train_teacher
+    from retouch_studio.model.pipeline import apply_prediction
+    from retouch_studio.model.engines.loader import load_predictor
 
     tmp = Path(tempfile.mkdtemp(prefix="paper_speed_"))
     model_dir = args.model
@@ -55,7 +55,7 @@ def main() -> int:
         data = make_pairs(ROOT / "tests" / "data", tmp / "D", count=4, size=48)
         t = train_teacher(data, tmp / "T", 1, tiny=True, echo=None)
         s1 = tmp / "S1"
-        from model.paper.distill import save_distill
+        from retouch_studio.model.paper.distill import save_distill
 
         st1 = build_distill(1, t, tiny=True, device=torch.device("cpu"))
         save_distill(st1, s1)

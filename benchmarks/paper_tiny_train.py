@@ -23,11 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     torch.set_num_threads(1)
-    from model.paper.data import TripletDataset, make_pairs
-    from model.paper.distill import train_distill
-    from model.paper.teacher import train_teacher
-    from model.pipeline import apply_prediction
-    from model.runtime import load_predictor
+    from retouch_studio.model.paper.data import TripletDataset, make_pairs
+    from retouch_studio.model.paper.distill import train_distill
+    from retouch_studio.model.paper.teacher import train_teacher
+    from retouch_studio.model.pipeline import apply_prediction
+    from retouch_studio.model.engines.loader import load_predictor
 
     steps = [int(a) for a in sys.argv[1:4]] or [300, 150, 150]
     root = Path(tempfile.mkdtemp(prefix="paper_tiny_train_"))

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .grid import GRID_CHANNELS, LUMA_709, GuidanceParams, guidance_map
-from .runtime import ModelError, Prediction, register_engine
+from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, GuidanceParams, guidance_map
+from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
 
 MODEL_VERSION = "compact-1"
 
@@ -417,7 +417,7 @@ class CompactPredictor:
         self.session = None
         onnx_path = self.model_dir / "model.onnx"
         if use_onnx and onnx_path.is_file():
-            from .onnx_runtime import make_session
+            from retouch_studio.model.engines.onnx_engine import make_session
 
             self.session = make_session(onnx_path, use_gpu=use_gpu)
         self._cache: dict[str, np.ndarray] = {}
@@ -440,7 +440,7 @@ class CompactPredictor:
         with self._lock:
             missing = [c for c in clauses if c not in self._cache]
         if missing:
-            from .text_encoder import encode
+            from retouch_studio.model.text_encoder import encode
 
             vecs = encode(missing)
             with self._lock:
@@ -483,7 +483,7 @@ class CompactPredictor:
 
     def _params(self):
         if self._params_engine is None:
-            from .params import ParamsPredictor
+            from retouch_studio.model.params import ParamsPredictor
 
             self._params_engine = ParamsPredictor(self.config.grid_shape, model_id=f"{self.model_id}+params")
         return self._params_engine
@@ -492,7 +492,7 @@ class CompactPredictor:
         with self._lock:
             cached = self._plans.get(instruction)
         if cached is None:
-            from .instructions import plan
+            from retouch_studio.model.instructions import plan
 
             cached = plan(instruction)
             with self._lock:
@@ -511,15 +511,15 @@ class CompactPredictor:
     def _predict_params(self, proxy: np.ndarray, instruction: str) -> Prediction:
         # The params engine fits its grid to the proxy's colours; 128 px keep the colour
         # distribution and make the least-squares fit ~10x cheaper than at 512 px.
-        from .photo import make_proxy
+        from retouch_studio.model.imaging.photo import make_proxy
 
         small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
         return self._params().predict(small, instruction)
 
     def _learned_shows_plan(self, proxy: np.ndarray, grid: np.ndarray, instruction: str) -> bool:
-        from .instructions.visible import shows_plan
-        from .photo import make_proxy
-        from .pipeline import apply_prediction
+        from retouch_studio.model.instructions.visible import shows_plan
+        from retouch_studio.model.imaging.photo import make_proxy
+        from retouch_studio.model.pipeline import apply_prediction
 
         items = self._plan(instruction)
         if not items:

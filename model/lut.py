@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .atomic import write_text_atomic
+from retouch_studio.model.atomic import write_text_atomic
 
 
 class CubeError(Exception):

@@ -49,8 +49,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .grid import LUMA_709, GuidanceParams
-from .runtime import Prediction, register_engine
+from retouch_studio.model.grid.ops import LUMA_709, GuidanceParams
+from retouch_studio.model.engines.loader import Prediction, register_engine
 
 
 @dataclass(frozen=True)
@@ -779,7 +779,7 @@ class ParamsPredictor:
 
     def params_for(self, proxy: np.ndarray, instruction: str) -> tuple[dict, list]:
         """(parameter dict, plan) for one instruction; raises ContentEditError / ValueError."""
-        from .instructions import auto_params, check_instruction, plan, plan_to_params, visible_params
+        from retouch_studio.model.instructions import auto_params, check_instruction, plan, plan_to_params, visible_params
 
         text = (instruction or "").strip()
         if not text:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import fast
-from .grid import bilateral_apply, guidance_map
-from .photo import make_proxy
-from .runtime import Prediction, Predictor
+from retouch_studio.model.grid import cpu_slice as fast
+from retouch_studio.model.grid.ops import bilateral_apply, guidance_map
+from retouch_studio.model.imaging.photo import make_proxy
+from retouch_studio.model.engines.loader import Prediction, Predictor
 
 # Rows per CUDA band: keeps the sliced coefficient planes of one band around 1 GB.
 _CUDA_BAND_PIXELS = 2_000_000

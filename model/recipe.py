@@ -21,8 +21,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from .atomic import write_text_atomic
-from .runtime import Prediction, Predictor
+from retouch_studio.model.atomic import write_text_atomic
+from retouch_studio.model.engines.loader import Prediction, Predictor
 
 RECIPE_VERSION = 1
 SIDECAR_SUFFIX = ".retouch.json"
@@ -246,9 +246,9 @@ def refine_mask_np(mask: np.ndarray, pixels: np.ndarray, *, work_edge: int = 102
     """
     import torch
 
-    from .fast import slice_apply
-    from .grid import finish_refined_mask, splat_mask_grid
-    from .photo import make_preview, to_float
+    from retouch_studio.model.grid.cpu_slice import slice_apply
+    from retouch_studio.model.grid.ops import finish_refined_mask, splat_mask_grid
+    from retouch_studio.model.imaging.photo import make_preview, to_float
 
     h, w = mask.shape
     cell = max(2.0, max(h, w) / 64)
@@ -305,8 +305,8 @@ def render_recipe(
     the image as it stands before that layer, and stored back into the dict. ``image_size`` is the
     (w, h) the strokes refer to (default: the recipe's, else the pixels' own).
     """
-    from .photo import to_float
-    from .pipeline import apply_prediction, predict_for
+    from retouch_studio.model.imaging.photo import to_float
+    from retouch_studio.model.pipeline import apply_prediction, predict_for
 
     h, w = pixels.shape[:2]
     size = image_size or recipe.image_size or (w, h)

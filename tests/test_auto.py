@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from model.color import mean_delta_e
-from model.grid import bilateral_apply
-from model.instructions import auto_params
-from model.instructions.auto import estimate_cast
-from model.params import params_to_grid, render_pixels
+from retouch_studio.model.color import mean_delta_e
+from retouch_studio.model.grid.ops import bilateral_apply
+from retouch_studio.model.instructions import auto_params
+from retouch_studio.model.instructions.auto import estimate_cast
+from retouch_studio.model.params import params_to_grid, render_pixels
 
 
 def _small(path, size=160):

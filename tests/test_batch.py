@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import batch as B
-from app.cli import main
+from retouch_studio.app.cli import batch as B
+from retouch_studio.app.cli.main import main
 from tests.test_batch_engine import WarmPredictor, write_model_dir
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -76,9 +76,9 @@ def test_folder_batch_writes_warm_outputs(shoot, tmp_path, model_dir, capsys):
 
 def test_matches_single_photo_apply_path(shoot, tmp_path, model_dir):
     """The batch output equals predict_for + apply_prediction on the decoded photo."""
-    from model.photo import load_photo
-    from model.pipeline import apply_prediction, predict_for
-    from model.runtime import load_predictor
+    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.pipeline import apply_prediction, predict_for
+    from retouch_studio.model.engines.loader import load_predictor
 
     out = tmp_path / "out"
     assert _batch(shoot / SOURCES[0], "-i", "warm", "--strength", "0.6", "--format", "png", "-o", out, model=model_dir) == 0
@@ -269,7 +269,7 @@ def test_metadata_kept_or_stripped(tmp_path, model_dir):
 
 
 def test_preset_in_batch_equals_instruction(shoot, tmp_path, model_dir):
-    from app.presets import Preset, save_preset
+    from retouch_studio.app.presets import Preset, save_preset
 
     save_preset(Preset("half warm", instruction="warm", strength=0.5))
     a, b = tmp_path / "a", tmp_path / "b"
@@ -306,7 +306,7 @@ def test_keyboard_interrupt_in_worker_stops_cleanly(shoot, tmp_path, model_dir, 
 
 
 def test_cancel_event_from_progress_callback(shoot, tmp_path, model_dir):
-    from model.runtime import load_predictor
+    from retouch_studio.model.engines.loader import load_predictor
 
     settings = B.OutputSettings(out_dir=tmp_path / "out")
     (tmp_path / "out").mkdir()
@@ -408,7 +408,7 @@ def _exif_jpeg(path: Path, make: str = "TestCam") -> None:
 
 def test_acceptance_mixed_folder_with_preset(tmp_path, model_dir, capsys):
     """Issue 8's 'done when': RAW + JPEGs + broken files through a preset, then a no-op rerun."""
-    from app.presets import Preset, save_preset
+    from retouch_studio.app.presets import Preset, save_preset
     from tests.dng import mosaic, test_scene, write_dng
 
     d = tmp_path / "shoot"
@@ -462,9 +462,9 @@ def _recipe_file(path: Path, size) -> Path:
 
 
 def test_recipe_matches_render_recipe(shoot, tmp_path, model_dir):
-    from model.photo import load_photo
-    from model.recipe import load_recipe, render_recipe
-    from model.runtime import load_predictor
+    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.recipe import load_recipe, render_recipe
+    from retouch_studio.model.engines.loader import load_predictor
 
     src = shoot / SOURCES[0]
     px = load_photo(src).pixels
@@ -484,7 +484,7 @@ def test_recipe_matches_render_recipe(shoot, tmp_path, model_dir):
 def test_recipe_preset_and_bad_recipe(shoot, tmp_path, model_dir, capsys):
     import json
 
-    from app.presets import Preset, save_preset
+    from retouch_studio.app.presets import Preset, save_preset
 
     rfile = _recipe_file(tmp_path / "look.json", (640, 426))
     save_preset(Preset("layered", recipe=json.loads(rfile.read_text())))
@@ -516,7 +516,7 @@ def test_ctrl_c_in_a_real_process_stops_cleanly(tmp_path):
     out = tmp_path / "out"
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import tests.test_batch_engine;"
-        "from app.cli import main; sys.exit(main(sys.argv[2:]))"
+        "from retouch_studio.app.cli.main import main; sys.exit(main(sys.argv[2:]))"
     )
     # -i "" (auto) keeps the child from loading the text encoder for the content check
     cmd = [sys.executable, "-c", code, str(root), "batch", str(d), "-i", "", "-o", str(out), "--workers", "1",

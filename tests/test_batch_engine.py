@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.grid import GuidanceParams
-from model.runtime import Prediction, register_engine
+from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.engines.loader import Prediction, register_engine
 
 
 class WarmPredictor:
@@ -62,7 +62,7 @@ def write_model_dir(folder: Path, spatial: bool = True, delay: float = 0.0) -> P
 
 
 def test_engine_loads_and_predicts_per_photo(tmp_path):
-    from model.runtime import load_predictor
+    from retouch_studio.model.engines.loader import load_predictor
 
     pred = load_predictor(write_model_dir(tmp_path / "m"))
     dark = pred.predict(np.full((8, 8, 3), 0.2, np.float32), "warm")

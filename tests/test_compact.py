@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from model.compact import (
+from retouch_studio.model.compact import (
     NUM_PARAMS,
     PARAM_NAMES,
     CompactConfig,
@@ -21,9 +21,9 @@ from model.compact import (
     slice_apply,
     split_clauses,
 )
-from model.grid import bilateral_apply, identity_grid
-from model.photo import load_photo, make_proxy
-from model.runtime import DEFAULT_MODEL_DIR, ModelError, load_predictor
+from retouch_studio.model.grid.ops import bilateral_apply, identity_grid
+from retouch_studio.model.imaging.photo import load_photo, make_proxy
+from retouch_studio.model.engines.loader import DEFAULT_MODEL_DIR, ModelError, load_predictor
 
 DATA = Path(__file__).parent / "data"
 TINY = dict(channels=(4, 8, 8), global_channels=8, text_hidden=16, hidden=16, net_size=32, grid_depth=4)
@@ -149,7 +149,7 @@ def test_net_input_shape_and_range():
 def test_engine_dispatch_torch_and_onnx_agree(tmp_path):
     net = random_net()
     net.save_pretrained(tmp_path)
-    from model.onnx_runtime import export_onnx
+    from retouch_studio.model.engines.onnx_engine import export_onnx
 
     export_onnx(net, tmp_path / "model.onnx")
     pred_onnx = load_predictor(tmp_path)
@@ -168,8 +168,8 @@ def test_engine_dispatch_torch_and_onnx_agree(tmp_path):
 
 
 def test_a_few_training_steps_reduce_the_loss():
-    from model.compact_train import TrainConfig, compute_losses
-    from model.synth import Batch
+    from retouch_studio.model.training.compact_train import TrainConfig, compute_losses
+    from retouch_studio.model.training.synth import Batch
 
     torch.manual_seed(0)
     net = CompactRetouchNet(CompactConfig(**TINY))
@@ -193,7 +193,7 @@ def test_a_few_training_steps_reduce_the_loss():
 
 
 def test_train_resume_and_export(tmp_path):
-    from model.compact_train import TrainConfig, TrainError, train
+    from retouch_studio.model.training.compact_train import TrainConfig, TrainError, train
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -298,7 +298,7 @@ def test_shipped_model_keeps_learned_edits_that_do_what_was_asked():
 @shipped
 def test_shipped_model_reports_the_matcher_plan_whichever_path_serves_it():
     # What the app and CLI show as "understood" is the plan, also when the learned edit is kept.
-    from model.instructions import plan
+    from retouch_studio.model.instructions import plan
 
     predictor = load_predictor()
     proxy = photo("Picture_1A_by_freespace.jpg", 256)

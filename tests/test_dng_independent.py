@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from app.cli import main
-from model.photo import load_photo
+from retouch_studio.app.cli.main import main
+from retouch_studio.model.imaging.photo import load_photo
 
 rawpy = pytest.importorskip("rawpy")
 

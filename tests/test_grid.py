@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from model import fast
-from model.grid import (
+from retouch_studio.model.grid import cpu_slice as fast
+from retouch_studio.model.grid.ops import (
     BilateralSlice,
     Guidance,
     GuidanceParams,
@@ -22,8 +22,8 @@ from model.grid import (
     slice_reference,
     strength_grid,
 )
-from model.pipeline import _apply_torch
-from model.runtime import Prediction
+from retouch_studio.model.pipeline import _apply_torch
+from retouch_studio.model.engines.loader import Prediction
 
 RNG = np.random.default_rng(1234)
 
@@ -126,7 +126,7 @@ def test_torch_band_path_matches_fast():
     gp = random_guidance(seed=5)
     px = (RNG.random((57, 83, 3)) * 65535).astype(np.uint16)
     pred = Prediction(grid, gp)
-    import model.pipeline as pipeline
+    import retouch_studio.model.pipeline as pipeline
 
     old = pipeline._CUDA_BAND_PIXELS
     pipeline._CUDA_BAND_PIXELS = 83 * 10  # force several bands

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from model.instructions import (
+from retouch_studio.model.instructions import (
     ATTRIBUTES, STYLES, ContentEditError, check_instruction, plan, plan_to_params, split_clauses, style_params,
 )
-from model.params import check_params
+from retouch_studio.model.params import check_params
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def test_compound_with_content_part_is_refused():
 
 
 def _cli(*args):
-    env_code = "import sys; from app.cli import main; sys.exit(main(sys.argv[1:]))"
+    env_code = "import sys; from retouch_studio.app.cli.main import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", env_code, *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
 
@@ -227,8 +227,8 @@ def test_shipped_bank_cache_is_current():
     """model/instructions/bank_embeddings.npz must match the bank (regenerate with write_bank_cache())."""
     import numpy as np
 
-    from model.instructions import matcher
-    from model.text_encoder import encode
+    from retouch_studio.model.instructions import matcher
+    from retouch_studio.model.text_encoder import encode
 
     texts, _, _ = matcher._bank_prompts()
     cached = matcher._load_cache(texts)

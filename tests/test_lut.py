@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from model import lut as L
+from retouch_studio.model import lut as L
 
 # Sharma, Wu & Dalal (2005), "The CIEDE2000 color-difference formula", Table 1 (selected pairs,
 # covering the hue-averaging branches and the blue-region rotation term).

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from app import batch as B
-from app.cli import main
-from model import lut as L
+from retouch_studio.app.cli import batch as B
+from retouch_studio.app.cli.main import main
+from retouch_studio.model import lut as L
 from tests.test_batch_engine import WarmPredictor, write_model_dir
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -33,9 +33,9 @@ def _export(tmp_path, capsys, *extra, spatial=False, photo=PHOTO):
 
 
 def _true_edit(model, photo=PHOTO, strength=1.0):
-    from model.photo import load_photo, to_float
-    from model.pipeline import apply_prediction, predict_for
-    from model.runtime import load_predictor
+    from retouch_studio.model.imaging.photo import load_photo, to_float
+    from retouch_studio.model.pipeline import apply_prediction, predict_for
+    from retouch_studio.model.engines.loader import load_predictor
 
     px = load_photo(photo).pixels
     edited = apply_prediction(to_float(px), predict_for(load_predictor(model), px, "warm"), strength)
@@ -70,7 +70,7 @@ def test_cube_reproduces_edit_within_reported_delta_e(tmp_path, capsys, spatial)
 
 
 def test_preset_strength_and_work_size(tmp_path, capsys):
-    from app.presets import Preset, save_preset
+    from retouch_studio.app.presets import Preset, save_preset
 
     save_preset(Preset("soft", instruction="warm", strength=0.5))
     code, out, report, _, model = _export(tmp_path, capsys, "--preset", "soft", "--size", "17", "--work-size", "320")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from model.compact import CompactConfig, CompactRetouchNet
-from model.onnx_runtime import OnnxRuntimeError, export_onnx, make_session, session_metadata
+from retouch_studio.model.compact import CompactConfig, CompactRetouchNet
+from retouch_studio.model.engines.onnx_engine import OnnxRuntimeError, export_onnx, make_session, session_metadata
 
 TINY = dict(channels=(4, 8, 8), global_channels=8, text_hidden=16, hidden=16, net_size=32, grid_depth=4)
 
@@ -53,7 +53,7 @@ def test_named_inputs_and_metadata(exported):
 
 def test_gpu_request_falls_back_quietly(exported, capfd):
     _, path = exported
-    from model.onnx_runtime import cuda_usable
+    from retouch_studio.model.engines.onnx_engine import cuda_usable
 
     session = make_session(path, use_gpu=True)
     providers = session.get_providers()

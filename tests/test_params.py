@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from model import params as P
-from model.color import delta_e_2000, delta_e_srgb_torch, mean_delta_e, srgb_to_lab
-from model.grid import bilateral_apply, identity_grid
+from retouch_studio.model import params as P
+from retouch_studio.model.color import delta_e_2000, delta_e_srgb_torch, mean_delta_e, srgb_to_lab
+from retouch_studio.model.grid.ops import bilateral_apply, identity_grid
 
 
 def _small(path, size=128):
@@ -221,8 +221,8 @@ def test_render_pixels_bad_input():
 
 
 def test_engine_registered_and_modes(tmp_path, photos):
-    from model.instructions import ContentEditError
-    from model.runtime import load_predictor
+    from retouch_studio.model.instructions import ContentEditError
+    from retouch_studio.model.engines.loader import load_predictor
 
     (tmp_path / "config.json").write_text(json.dumps({"engine": "params", "grid_shape": [8, 12, 10]}))
     pred = load_predictor(tmp_path)

@@ -13,8 +13,8 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
-from model import photo as P
-from model.photo import (
+from retouch_studio.model.imaging import photo as P
+from retouch_studio.model.imaging.photo import (
     FORMATS,
     CorruptPhotoError,
     EmptyFileError,

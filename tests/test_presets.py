@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from app import presets
-from app.cli import main
-from app.presets import Preset, PresetError
+from retouch_studio.app import presets
+from retouch_studio.app.cli.main import main
+from retouch_studio.app.presets import Preset, PresetError
 
 
 @pytest.fixture(autouse=True)

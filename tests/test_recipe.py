@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.grid import GuidanceParams
-from model.pipeline import apply_prediction
-from model.recipe import (
+from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.pipeline import apply_prediction
+from retouch_studio.model.recipe import (
     Layer,
     Recipe,
     RecipeError,
@@ -20,7 +20,7 @@ from model.recipe import (
     save_recipe,
     sidecar_path,
 )
-from model.runtime import Prediction
+from retouch_studio.model.engines.loader import Prediction
 
 
 class GainPredictor:
@@ -146,7 +146,7 @@ def test_inverted_and_edge_aware_masks(pixels):
 def test_full_resolution_refinement_matches_reduced_grid(pixels):
     # The grid built from a reduced copy and sliced at full size agrees with the grid built from
     # the full-size photo itself: preview and export masks look the same.
-    from model.recipe import refine_mask_np
+    from retouch_studio.model.recipe import refine_mask_np
 
     big = np.asarray(Image.fromarray(pixels).resize((pixels.shape[1] * 2, pixels.shape[0] * 2)))
     h, w = big.shape[:2]

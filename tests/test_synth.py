@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from model.compact import rgb_to_lab, split_clauses
-from model.photo import load_photo, make_proxy
-from model.synth import (
+from retouch_studio.model.compact import rgb_to_lab, split_clauses
+from retouch_studio.model.imaging.photo import load_photo, make_proxy
+from retouch_studio.model.training.synth import (
     DIRECTION_BY_NAME,
     DIRECTIONS,
     HELDOUT_PHRASES,

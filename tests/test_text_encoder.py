@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 
-from model import text_encoder
-from model.text_encoder import EMBED_DIM, encode
+from retouch_studio.model import text_encoder
+from retouch_studio.model.text_encoder import EMBED_DIM, encode
 
 
 def test_shape_dtype_unit_norm():

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from model.color import srgb_to_lab
-from model.instructions import plan, plan_to_params, visible_params
-from model.instructions.visible import MAX_GAIN, median_luma, shows_plan
-from model.params import ParamsPredictor, render_pixels
-from model.photo import load_photo, make_proxy
+from retouch_studio.model.color import srgb_to_lab
+from retouch_studio.model.instructions import plan, plan_to_params, visible_params
+from retouch_studio.model.instructions.visible import MAX_GAIN, median_luma, shows_plan
+from retouch_studio.model.params import ParamsPredictor, render_pixels
+from retouch_studio.model.imaging.photo import load_photo, make_proxy
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"

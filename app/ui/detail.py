@@ -15,7 +15,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from .preview import PreviewRenderer
+from retouch_studio.app.ui.preview import PreviewRenderer
 
 
 def _axis_weights(full: int, cells: int, start: int, length: int, nodes: int) -> np.ndarray:

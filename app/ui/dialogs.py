@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import EXPORT_FORMATS, Settings
+from retouch_studio.app.settings import EXPORT_FORMATS, Settings
 
-from .export import ExportOptions
+from retouch_studio.app.ui.export import ExportOptions
 
 
 class ExportDialog(QDialog):

@@ -237,7 +237,7 @@ class Document:
 
 
 def to_recipe_layer(layer: LayerState):
-    from model.recipe import Layer, Stroke
+    from retouch_studio.model.recipe import Layer, Stroke
 
     return Layer(
         instruction=layer.instruction,
@@ -269,7 +269,7 @@ def from_recipe_layer(layer) -> LayerState:
 
 
 def to_recipe(layers, model_id: str, image_size: tuple[int, int]):
-    from model.recipe import Recipe
+    from retouch_studio.model.recipe import Recipe
 
     return Recipe([to_recipe_layer(layer) for layer in layers], model_id or "default", tuple(image_size))
 

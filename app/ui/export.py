@@ -17,9 +17,9 @@ from typing import Callable
 
 import numpy as np
 
-from app.worker import Job
+from retouch_studio.app.worker import Job
 
-from .document import layers_from_recipe, to_recipe
+from retouch_studio.app.ui.document import layers_from_recipe, to_recipe
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ FORMATS = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
 
 def save_sidecar(photo_path: str | os.PathLike, layers, model_id: str, image_size: tuple[int, int]) -> Path | None:
     """Write the recipe next to the photo atomically; an empty recipe removes the sidecar."""
-    from model.recipe import save_recipe, sidecar_path
+    from retouch_studio.model.recipe import save_recipe, sidecar_path
 
     path = sidecar_path(photo_path)
     if not layers:
@@ -47,7 +47,7 @@ def load_sidecar(photo_path: str | os.PathLike):
 
     Raises ``model.recipe.RecipeError`` (naming the file) when it exists but is unusable.
     """
-    from model.recipe import load_recipe, sidecar_path
+    from retouch_studio.model.recipe import load_recipe, sidecar_path
 
     path = sidecar_path(photo_path)
     if not path.is_file():
@@ -116,7 +116,7 @@ def write_image(path: Path, pixels: np.ndarray, options: ExportOptions, photo=No
 
     EXIF/ICC come from ``photo`` when ``keep_metadata``; a previous export of ours is replaced.
     """
-    from model.photo import save_photo
+    from retouch_studio.model.imaging.photo import save_photo
 
     path.parent.mkdir(parents=True, exist_ok=True)
     keep = options.keep_metadata and photo is not None
@@ -181,7 +181,7 @@ class ExportJob(Job):
         self.failures: list[ExportFailure] = []
 
     def run(self, progress) -> list[Path]:
-        from app.worker import Cancelled, readable_error
+        from retouch_studio.app.worker import Cancelled, readable_error
 
         total = len(self.items)
         steps = 100  # per photo: decode 10, layers 80, encode 10
@@ -204,9 +204,9 @@ class ExportJob(Job):
         return self.written
 
     def _export_one(self, item: ExportItem, step=lambda fraction: None) -> Path:
-        from app.worker import Cancelled
-        from model.photo import load_photo
-        from model.recipe import render_recipe
+        from retouch_studio.app.worker import Cancelled
+        from retouch_studio.model.imaging.photo import load_photo
+        from retouch_studio.model.recipe import render_recipe
 
         target = self.options.target_for(item.path)
         if target.resolve() == item.path.resolve():

@@ -27,16 +27,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import Settings
-from app.worker import Job, JobQueue, ModelWorker, PredictRequest, readable_error
+from retouch_studio.app.settings import Settings
+from retouch_studio.app.worker import Job, JobQueue, ModelWorker, PredictRequest, readable_error
 
-from .canvas import Canvas
-from .detail import DetailView
-from .dialogs import ExportDialog, SettingsDialog
-from .document import Document, LayerState, StrokeData, to_recipe
-from .export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
-from .panel import SidePanel
-from .preview import PreviewRenderer
+from retouch_studio.app.ui.canvas import Canvas
+from retouch_studio.app.ui.detail import DetailView
+from retouch_studio.app.ui.dialogs import ExportDialog, SettingsDialog
+from retouch_studio.app.ui.document import Document, LayerState, StrokeData, to_recipe
+from retouch_studio.app.ui.export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
+from retouch_studio.app.ui.panel import SidePanel
+from retouch_studio.app.ui.preview import PreviewRenderer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def expand_paths(paths) -> list[Path]:
 
 def load_preview_photo(path: Path, long_edge: int):
     """The photo at screen size (``model.photo.load_preview``: JPEG DCT scaling, RAW thumbnail)."""
-    from model.photo import load_preview
+    from retouch_studio.model.imaging.photo import load_preview
 
     return load_preview(path, long_edge)
 
@@ -91,7 +91,7 @@ class _FullLoadJob(Job):
         self.long_edge = long_edge
 
     def run(self, progress):
-        from model.photo import load_photo, make_preview
+        from retouch_studio.model.imaging.photo import load_photo, make_preview
 
         pixels = load_photo(self.doc.path).pixels
         full = pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8)
@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
             below = doc.layers[:index]
             if any(b.visible and doc.prediction_for(b) is None for b in below):
                 return
-            from model.photo import make_proxy
+            from retouch_studio.model.imaging.photo import make_proxy
 
             source = renderer.render(doc.layers, [doc.prediction_for(b) for b in doc.layers], upto=index)
             request = PredictRequest.make(make_proxy(source, 512), layer.instruction, doc.model_id, key)
@@ -892,7 +892,7 @@ class MainWindow(QMainWindow):
             old = (self.settings.model_dir, self.settings.use_gpu)
             dialog.store(self.settings)
             if self.settings.model_dir:
-                from model.runtime import read_config
+                from retouch_studio.model.engines.loader import read_config
 
                 try:
                     read_config(self.settings.model_dir)
@@ -930,13 +930,13 @@ class MainWindow(QMainWindow):
 def _default_checker(instruction: str) -> None:
     """Refuse content edits (``model.instructions.check_instruction``) when that module exists."""
     try:
-        from model.instructions import check_instruction
+        from retouch_studio.model.instructions import check_instruction
     except ImportError:
         return
     check_instruction(instruction)
 
 
 def _default_loader(model_id: str):
-    from model.runtime import load_predictor
+    from retouch_studio.model.engines.loader import load_predictor
 
     return load_predictor(model_id or None)

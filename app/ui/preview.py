@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .document import LayerState, to_recipe_layer
+from retouch_studio.app.ui.document import LayerState, to_recipe_layer
 
 
 def to_u8_mask(mask: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def preview_mask(
     """
     from PIL import Image
 
-    from model.recipe import layer_mask
+    from retouch_studio.model.recipe import layer_mask
 
     if not layer.has_mask:
         return None
@@ -55,7 +55,7 @@ def preview_mask(
 
 
 def apply_full(pixels: np.ndarray, prediction, strength: float = 1.0, mask: np.ndarray | None = None) -> np.ndarray:
-    from model.pipeline import apply_prediction
+    from retouch_studio.model.pipeline import apply_prediction
 
     return apply_prediction(pixels, prediction, strength, mask)
 
@@ -94,7 +94,7 @@ class PreviewRenderer:
 
     def render(self, layers, predictions, upto: int | None = None) -> np.ndarray:
         """Composite ``layers[:upto]``; ``predictions[i]`` is layer i's Prediction or None (skipped)."""
-        from model.fast import blend_u8
+        from retouch_studio.model.grid.cpu_slice import blend_u8
 
         current = self.base
         sig: tuple = ()

@@ -10,12 +10,12 @@ Public API::
     STYLES, style_params(name, amount)               # style presets as parameter dicts
 """
 
-from .auto import auto_params
-from .bank import ATTRIBUTES, BANK, Attribute
-from .matcher import describe, plan, plan_to_params, split_clauses
-from .refusal import ContentEditError, check_instruction, is_content_edit
-from .styles import STYLES, Style, style_params
-from .visible import visible_params
+from retouch_studio.model.instructions.auto import auto_params
+from retouch_studio.model.instructions.bank import ATTRIBUTES, BANK, Attribute
+from retouch_studio.model.instructions.matcher import describe, plan, plan_to_params, split_clauses
+from retouch_studio.model.instructions.refusal import ContentEditError, check_instruction, is_content_edit
+from retouch_studio.model.instructions.styles import STYLES, Style, style_params
+from retouch_studio.model.instructions.visible import visible_params
 
 __all__ = [
     "ATTRIBUTES", "BANK", "Attribute", "ContentEditError", "STYLES", "Style", "auto_params",

@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from ..grid import LUMA_709
-from ..params import SPECS, check_params, render_pixels
+from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.params import SPECS, check_params, render_pixels
 
 MID_TARGET, MID_HI = 0.45, 0.56  # trimmed mean of encoded luma: target when brightening, darken above
 HEADROOM = 0.96  # 99.5th percentile luma a brightening may reach

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .styles import STYLES
+from retouch_studio.model.instructions.styles import STYLES
 
 
 @dataclass(frozen=True)

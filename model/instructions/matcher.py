@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..params import PARAMS, SPECS, check_params
-from .bank import ATTRIBUTES, BANK, Attribute
+from retouch_studio.model.params import PARAMS, SPECS, check_params
+from retouch_studio.model.instructions.bank import ATTRIBUTES, BANK, Attribute
 
 AMOUNT_SMALL = 0.3
 AMOUNT_DEFAULT = 0.6
@@ -144,7 +144,7 @@ def _load_cache(texts: list[str]) -> np.ndarray | None:
 
 def write_bank_cache(path: Path = BANK_CACHE) -> Path:
     """Encode the bank prompts and store them (run after editing the bank)."""
-    from ..text_encoder import encode
+    from retouch_studio.model.text_encoder import encode
 
     texts, _, _ = _bank_prompts()
     np.savez_compressed(path, key=np.asarray(_prompts_key(texts)), emb=encode(texts).astype(np.float16))
@@ -160,7 +160,7 @@ def bank_embeddings():
                 texts, owner, pole = _bank_prompts()
                 emb = _load_cache(texts)
                 if emb is None:
-                    from ..text_encoder import encode
+                    from retouch_studio.model.text_encoder import encode
 
                     emb = encode(texts)
                 _bank = (emb, owner, pole)
@@ -563,7 +563,7 @@ def plan(text: str) -> list[dict]:
     clauses = split_clauses(text)
     if not clauses:
         return []
-    from ..text_encoder import encode
+    from retouch_studio.model.text_encoder import encode
 
     qs = encode(clauses)
     out: list[dict] = []

@@ -119,8 +119,8 @@ _content_emb = None
 def _embedding_says_content(text: str) -> tuple[bool, float, float]:
     """(is_content, best content similarity, best retouch similarity)."""
     global _content_emb
-    from ..text_encoder import encode
-    from .matcher import bank_embeddings
+    from retouch_studio.model.text_encoder import encode
+    from retouch_studio.model.instructions.matcher import bank_embeddings
 
     if _content_emb is None:
         _content_emb = encode(list(CONTENT_PROMPTS))
@@ -137,7 +137,7 @@ def check_instruction(text: str) -> None:
     """
     if text is None or not text.strip():
         return
-    from .matcher import split_clauses
+    from retouch_studio.model.instructions.matcher import split_clauses
 
     for clause in split_clauses(text) or [text]:
         reason = _rule_reason(clause)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..params import check_params
+from retouch_studio.model.params import check_params
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..grid import LUMA_709
-from ..params import SPECS, check_params, render_pixels
+from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.params import SPECS, check_params, render_pixels
 
 # attribute (= its model.params parameter) -> (statistic, visible change of it at amount 1.0)
 TARGETS = {
@@ -57,7 +57,7 @@ def _small(proxy: np.ndarray, size: int = MEASURE_SIZE) -> np.ndarray:
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
-    from ..color import srgb_to_lab
+    from retouch_studio.model.color import srgb_to_lab
 
     return srgb_to_lab(np.clip(rgb, 0, 1))
 

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .losses import alignment_loss
-from .nets import ClipParts
+from retouch_studio.model.paper.losses import alignment_loss
+from retouch_studio.model.paper.nets import ClipParts
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ CAPTIONS: dict[str, tuple[str, str]] = {
 
 def _shared_plan() -> Callable[[str], list[AttributeTarget]]:
     """Planner over :mod:`model.instructions` (``plan`` + the ``BANK`` of up/down prompts)."""
-    from model.instructions import BANK, plan  # noqa: PLC0415 - loads the text encoder lazily
+    from retouch_studio.model.instructions import BANK, plan  # noqa: PLC0415 - loads the text encoder lazily
 
     def run(text: str) -> list[AttributeTarget]:
         out = []

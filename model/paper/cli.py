@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import PaperError
-from .data import DataError
+from retouch_studio.model.paper.config import PaperError
+from retouch_studio.model.paper.data import DataError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -71,7 +71,7 @@ def _check_steps(args) -> None:
 def _config(args):
     if args.config is None:
         return None
-    from .config import PaperConfig  # noqa: PLC0415
+    from retouch_studio.model.paper.config import PaperConfig  # noqa: PLC0415
 
     if not args.config.is_file():
         raise PaperError(f"--config {args.config} does not exist")
@@ -80,7 +80,7 @@ def _config(args):
 
 def _run_teacher(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .teacher import train_teacher  # noqa: PLC0415 - heavy imports only when training
+    from retouch_studio.model.paper.teacher import train_teacher  # noqa: PLC0415 - heavy imports only when training
 
     try:
         _check_steps(args)
@@ -94,7 +94,7 @@ def _run_teacher(args) -> int:
 
 def _run_distill(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from .distill import train_distill  # noqa: PLC0415
+    from retouch_studio.model.paper.distill import train_distill  # noqa: PLC0415
 
     try:
         _check_steps(args)
@@ -113,7 +113,7 @@ def _run_distill(args) -> int:
 
 
 def _run_pairs(args) -> int:
-    from .data import make_pairs  # noqa: PLC0415
+    from retouch_studio.model.paper.data import make_pairs  # noqa: PLC0415
 
     try:
         out = make_pairs(args.photos, args.out, args.count, args.size, args.seed, args.source)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..photo import PhotoError, load_photo, to_float
+from retouch_studio.model.imaging.photo import PhotoError, load_photo, to_float
 
 PAIRS_FILE = "pairs.jsonl"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}
@@ -193,7 +193,7 @@ def _save_rgb(array: np.ndarray, path: Path) -> None:
 
 def _make_pairs_synth(files: list[Path], out: Path, count: int, size: int, seed: int) -> Path:
     try:
-        from ..synth import ClauseBank, Synthesizer, load_training_images  # noqa: PLC0415
+        from retouch_studio.model.training.synth import ClauseBank, Synthesizer, load_training_images  # noqa: PLC0415
     except ImportError as exc:
         raise DataError(f"--source synth needs model.synth ({exc})") from exc
     try:

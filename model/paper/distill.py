@@ -15,14 +15,14 @@ import torch
 import torch.nn.functional as F
 from diffusers import UNet2DConditionModel
 
-from .alignment import PromptAlignment
-from .config import PaperConfig, PaperError
-from .data import TripletDataset
-from .losses import FeatureLPIPS, ProgressiveTimesteps, bilateral_loss, data_loss, regulariser_loss, vsd_loss
-from .nets import ClipParts, DiffusionParts, encode_text, freeze, load_clip, load_parts, tiny_clip
-from .student import Student
-from .teacher import unet_eps
-from .training import EMA, Precision, TrainLog, batches, named_trainable, parameters_of, pick_device
+from retouch_studio.model.paper.alignment import PromptAlignment
+from retouch_studio.model.paper.config import PaperConfig, PaperError
+from retouch_studio.model.paper.data import TripletDataset
+from retouch_studio.model.paper.losses import FeatureLPIPS, ProgressiveTimesteps, bilateral_loss, data_loss, regulariser_loss, vsd_loss
+from retouch_studio.model.paper.nets import ClipParts, DiffusionParts, encode_text, freeze, load_clip, load_parts, tiny_clip
+from retouch_studio.model.paper.student import Student
+from retouch_studio.model.paper.teacher import unet_eps
+from retouch_studio.model.paper.training import EMA, Precision, TrainLog, batches, named_trainable, parameters_of, pick_device
 
 REGULARISER_DIR = "regulariser"
 
@@ -189,7 +189,7 @@ def distill_step(
 def save_distill(state: DistillState, out: str | Path, export: bool | None = None) -> Path:
     """Write the student (EMA weights) and regulariser; for stage 2 (or ``export=True``) also the
     exported ONNX model folder (``config.json`` with ``"engine": "paper"``)."""
-    from .export import export_model_folder
+    from retouch_studio.model.paper.export import export_model_folder
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -19,9 +19,9 @@ import onnx
 import torch
 from torch import nn
 
-from .config import PaperConfig
-from .nets import DiffusionParts
-from .student import Student
+from retouch_studio.model.paper.config import PaperConfig
+from retouch_studio.model.paper.nets import DiffusionParts
+from retouch_studio.model.paper.student import Student
 
 FORMAT_VERSION = 1
 GENERATOR_FILE = "generator.onnx"

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..grid import gamut_penalty, grid_laplacian
+from retouch_studio.model.grid.ops import gamut_penalty, grid_laplacian
 
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (z_t, t) -> ε prediction
 

@@ -16,8 +16,8 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from torch import nn
 from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-from .config import NetConfig, PaperError
-from .tokenizer import build_tiny_tokenizer, load_tokenizer
+from retouch_studio.model.paper.config import NetConfig, PaperError
+from retouch_studio.model.paper.tokenizer import build_tiny_tokenizer, load_tokenizer
 
 SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 

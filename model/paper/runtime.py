@@ -9,15 +9,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..grid import GuidanceParams
-from ..runtime import ModelError, Prediction, register_engine
+from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
 
 
 def _session(path: Path):
     if not path.is_file():
         raise ModelError(f"paper model file {path} is missing")
     try:
-        from ..onnx_runtime import make_session  # noqa: PLC0415 - shared helper, may not exist yet
+        from retouch_studio.model.engines.onnx_engine import make_session  # noqa: PLC0415 - shared helper, may not exist yet
     except ImportError:
         make_session = None
     if make_session is not None:
@@ -80,7 +80,7 @@ class PaperPredictor:
     @staticmethod
     def plan(instruction: str) -> list:
         """What the instruction asks for, for display (the instruction matcher's plan)."""
-        from ..instructions import plan  # noqa: PLC0415
+        from retouch_studio.model.instructions import plan  # noqa: PLC0415
 
         return plan(instruction)
 

@@ -22,9 +22,9 @@ from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..grid import GRID_CHANNELS, LUMA_709, bilateral_apply, check_image, guidance_map
-from .config import NetConfig, PaperConfig, PaperError
-from .nets import freeze
+from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, bilateral_apply, check_image, guidance_map
+from retouch_studio.model.paper.config import NetConfig, PaperConfig, PaperError
+from retouch_studio.model.paper.nets import freeze
 
 ADAPTER_FILE = "adapter.safetensors"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import torch
 from diffusers import DDIMScheduler
 
-from .config import PaperConfig, PaperError
-from .data import TripletDataset
-from .losses import diffusion_loss
-from .nets import DiffusionParts, encode_text, freeze, load_parts, save_parts, tiny_parts
-from .training import EMA, Precision, TrainLog, batches, named_trainable, pick_device
+from retouch_studio.model.paper.config import PaperConfig, PaperError
+from retouch_studio.model.paper.data import TripletDataset
+from retouch_studio.model.paper.losses import diffusion_loss
+from retouch_studio.model.paper.nets import DiffusionParts, encode_text, freeze, load_parts, save_parts, tiny_parts
+from retouch_studio.model.paper.training import EMA, Precision, TrainLog, batches, named_trainable, pick_device
 
 
 def unet_eps(unet, z_t: torch.Tensor, t: torch.Tensor, image_latent: torch.Tensor, text: torch.Tensor) -> torch.Tensor:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.grid import GuidanceParams
-from model.runtime import Prediction
+from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.engines.loader import Prediction
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -81,8 +81,8 @@ def predictor() -> CountingPredictor:
 
 @pytest.fixture
 def window(qtbot, predictor):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     w = MainWindow(Settings(), loader=lambda model_id: predictor, synchronous=True, save_settings=False)
     qtbot.addWidget(w)

@@ -8,8 +8,8 @@ import logging
 import numpy as np
 import pytest
 
-from app.settings import SETTINGS_VERSION, Settings
-from app.ui.document import Document, StrokeData, layers_from_recipe, to_recipe
+from retouch_studio.app.settings import SETTINGS_VERSION, Settings
+from retouch_studio.app.ui.document import Document, StrokeData, layers_from_recipe, to_recipe
 
 
 def _doc(shape=(60, 80)) -> Document:
@@ -30,7 +30,7 @@ def test_settings_bad_values_fall_back_with_a_log(tmp_path, caplog):
     path = tmp_path / "s.json"
     path.write_text(json.dumps({"version": 1, "default_strength": 7, "use_gpu": "yes",
                                 "export_format": "bmp", "brush_size": 30, "mystery": 1}))
-    with caplog.at_level(logging.WARNING, logger="app.settings"):
+    with caplog.at_level(logging.WARNING, logger="retouch_studio.app.settings"):
         s = Settings.load(path)
     assert s.default_strength == 1.0 and s.use_gpu is False and s.export_format == "jpg"
     assert s.brush_size == 30.0  # int accepted for a float field
@@ -76,7 +76,7 @@ def test_new_edit_clears_redo():
 
 
 def test_recipe_round_trip_keeps_layers_and_strokes(tmp_path):
-    from app.ui.export import load_sidecar, save_sidecar
+    from retouch_studio.app.ui.export import load_sidecar, save_sidecar
 
     doc = _doc()
     doc.add_layer("warmer", 0.7)
@@ -95,8 +95,8 @@ def test_recipe_round_trip_keeps_layers_and_strokes(tmp_path):
 
 
 def test_broken_sidecar_is_a_typed_error(tmp_path):
-    from app.ui.export import load_sidecar
-    from model.recipe import RecipeError
+    from retouch_studio.app.ui.export import load_sidecar
+    from retouch_studio.model.recipe import RecipeError
 
     photo = tmp_path / "p.jpg"
     (tmp_path / "p.jpg.retouch.json").write_text("{broken")
@@ -107,7 +107,7 @@ def test_broken_sidecar_is_a_typed_error(tmp_path):
 def test_request_is_frozen_and_generations_increase():
     from dataclasses import FrozenInstanceError
 
-    from app.worker import PredictRequest
+    from retouch_studio.app.worker import PredictRequest
 
     proxy = np.zeros((8, 8, 3), np.float32)
     a = PredictRequest.make(proxy, "warmer", "", key="k")
@@ -122,7 +122,7 @@ def test_request_is_frozen_and_generations_increase():
 
 
 def test_export_options_validate():
-    from app.ui.export import ExportOptions
+    from retouch_studio.app.ui.export import ExportOptions
 
     with pytest.raises(ValueError, match="16-bit"):
         ExportOptions(fmt="jpg", bit_depth=16)
@@ -137,9 +137,9 @@ def test_preview_mask_at_reduced_size_matches_the_export_mask():
 
     from PIL import Image
 
-    from app.ui.document import LayerState, StrokeData, to_recipe_layer
-    from app.ui.preview import preview_mask
-    from model.recipe import layer_mask
+    from retouch_studio.app.ui.document import LayerState, StrokeData, to_recipe_layer
+    from retouch_studio.app.ui.preview import preview_mask
+    from retouch_studio.model.recipe import layer_mask
 
     src = Image.open(Path(__file__).resolve().parent.parent / "data" / "aitzgorri_by_Aitzol_Berasategi.jpg")
     px = np.asarray(src.convert("RGB").resize((1600, 1065), Image.Resampling.BICUBIC))
@@ -161,8 +161,8 @@ def test_crop_grid_reproduces_the_full_slice():
     from PIL import Image
     from scipy.ndimage import gaussian_filter
 
-    from app.ui.detail import crop_grid
-    from model.fast import slice_apply
+    from retouch_studio.app.ui.detail import crop_grid
+    from retouch_studio.model.grid.cpu_slice import slice_apply
 
     img = np.asarray(Image.open(Path(__file__).resolve().parent.parent / "data" / "Picture_1A_by_freespace.jpg").convert("RGB"))
     h, w = img.shape[:2]

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
 
-from app.ui.document import StrokeData
-from app.ui.export import ExportOptions
+from retouch_studio.app.ui.document import StrokeData
+from retouch_studio.app.ui.export import ExportOptions
 
 
 def _open_and_apply(window, photo, text="make it warm"):
@@ -200,8 +200,8 @@ def test_layers_visibility_reorder_delete(window, photo, predictor):
 
 
 def test_sidecar_round_trip_on_reopen(qtbot, photo, predictor):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     w1 = MainWindow(Settings(), loader=lambda m: predictor, synchronous=True, save_settings=False)
     qtbot.addWidget(w1)
@@ -306,8 +306,8 @@ def test_batch_export_with_failure_summary(window, photos, tmp_path, predictor):
 
 
 def test_batch_export_cancel(qtbot, photos, tmp_path, predictor):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
     qtbot.addWidget(w)
@@ -326,8 +326,8 @@ def test_batch_export_cancel(qtbot, photos, tmp_path, predictor):
 
 
 def test_stale_results_are_dropped(qtbot, photo, predictor):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
     qtbot.addWidget(w)
@@ -350,7 +350,7 @@ def test_stale_results_are_dropped(qtbot, photo, predictor):
 
 
 def test_worker_synchronous_switch_and_errors(qtbot):
-    from app.worker import ModelWorker, PredictRequest
+    from retouch_studio.app.worker import ModelWorker, PredictRequest
 
     class Boom:
         def predict(self, proxy, instruction):
@@ -365,9 +365,9 @@ def test_worker_synchronous_switch_and_errors(qtbot):
 
 def test_real_shipped_model(qtbot, photo):
     """The default loader: whatever ``load_predictor()`` ships, end to end through the window."""
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
-    from model.runtime import load_predictor
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
+    from retouch_studio.model.engines.loader import load_predictor
 
     w = MainWindow(Settings(), synchronous=True, save_settings=False)
     qtbot.addWidget(w)
@@ -380,7 +380,7 @@ def test_real_shipped_model(qtbot, photo):
 
 
 def test_content_edit_instruction_is_refused_readably(window, photo, predictor):
-    instructions = pytest.importorskip("model.instructions")
+    instructions = pytest.importorskip("retouch_studio.model.instructions")
     if not hasattr(instructions, "check_instruction"):
         pytest.skip("model.instructions.check_instruction not there yet")
     window.open_paths([photo])
@@ -409,7 +409,7 @@ def test_open_raw_and_export(window, tmp_path, predictor):
     job = window.start_export(ExportOptions(fmt="png", bit_depth=16, dest_dir=str(tmp_path / "out")))
     window.jobs.wait_until_idle(60)
     assert job.state == "done" and not job.failures, job.summary()
-    from model.photo import load_photo
+    from retouch_studio.model.imaging.photo import load_photo
 
     out = load_photo(job.written[0]).pixels
     assert out.dtype == np.uint16 and out.shape == (200, 300, 3)
@@ -417,8 +417,8 @@ def test_open_raw_and_export(window, tmp_path, predictor):
 
 
 def test_switching_model_repredicts_with_the_new_one(qtbot, photo):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     from .conftest import CountingPredictor
 
@@ -442,8 +442,8 @@ def test_switching_model_repredicts_with_the_new_one(qtbot, photo):
 
 
 def test_missing_model_folder_is_a_readable_message(qtbot, photo, tmp_path):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     w = MainWindow(Settings(model_dir=str(tmp_path / "nope")), synchronous=True, save_settings=False)
     qtbot.addWidget(w)
@@ -453,8 +453,8 @@ def test_missing_model_folder_is_a_readable_message(qtbot, photo, tmp_path):
 
 
 def test_settings_dialog_stores_typed_values(qtbot):
-    from app.settings import Settings
-    from app.ui.dialogs import ExportDialog, SettingsDialog
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.dialogs import ExportDialog, SettingsDialog
 
     s = Settings()
     d = SettingsDialog(s)
@@ -478,9 +478,9 @@ def test_settings_dialog_stores_typed_values(qtbot):
 
 def test_zoomed_in_view_renders_full_resolution_detail(qtbot, photo, predictor):
     """At 100 % on a photo larger than the preview, the visible region is rendered from full-res pixels."""
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
-    from model.pipeline import apply_prediction
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
+    from retouch_studio.model.pipeline import apply_prediction
 
     w = MainWindow(Settings(preview_long_edge=320), loader=lambda m: predictor, synchronous=True, save_settings=False)
     qtbot.addWidget(w)
@@ -548,8 +548,8 @@ def test_instruction_history_menu_and_suggestions(window, photo):
 
 
 def test_opening_a_folder_decodes_in_the_background(qtbot, photos, tmp_path, predictor):
-    from app.settings import Settings
-    from app.ui.main_window import MainWindow
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
 
     broken = photos[0].parent / "zz_broken.jpg"
     broken.write_bytes(b"garbage")
@@ -564,7 +564,7 @@ def test_opening_a_folder_decodes_in_the_background(qtbot, photos, tmp_path, pre
 
 
 def test_auto_layer(window, photo, predictor):
-    from app.ui.export import load_sidecar
+    from retouch_studio.app.ui.export import load_sidecar
 
     window.open_paths([photo])
     window.panel.auto_button.click()
@@ -596,7 +596,7 @@ def test_retouch_studio_entry_point_opens_files(qtbot, photo, monkeypatch):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app import gui
+    from retouch_studio.app import gui
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     seen = {}

@@ -33,7 +33,7 @@ def _paper_one_thread():
 
 @pytest.fixture(scope="session")
 def paper_pairs(tmp_path_factory) -> Path:
-    from model.paper.data import make_pairs
+    from retouch_studio.model.paper.data import make_pairs
 
     return make_pairs(DATA, tmp_path_factory.mktemp("paper_data"), count=4, size=48, seed=0)
 
@@ -41,7 +41,7 @@ def paper_pairs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def paper_chain(paper_pairs, tmp_path_factory) -> dict:
     """teacher -> stage 1 -> stage 2 through the real command line, 2 steps each."""
-    from app.cli import main
+    from retouch_studio.app.cli.main import main
 
     root = tmp_path_factory.mktemp("paper_chain")
     t, s1, s2 = root / "T", root / "S1", root / "S2"

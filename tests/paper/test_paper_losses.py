@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model.grid import identity_grid
-from model.paper.alignment import AttributeTarget, PromptAlignment, _shared_plan
-from model.paper.losses import (
+from retouch_studio.model.grid.ops import identity_grid
+from retouch_studio.model.paper.alignment import AttributeTarget, PromptAlignment, _shared_plan
+from retouch_studio.model.paper.losses import (
     ProgressiveTimesteps,
     alignment_loss,
     alpha_beta,
@@ -20,7 +20,7 @@ from model.paper.losses import (
     vsd_surrogate,
     vsd_weight,
 )
-from model.paper.nets import ClipParts
+from retouch_studio.model.paper.nets import ClipParts
 
 
 def _acp(n: int = 1000) -> torch.Tensor:
@@ -216,7 +216,7 @@ def test_planner_matches_attributes():
 
 
 def test_shared_attribute_bank_gives_signed_prompt_pairs():
-    instructions = pytest.importorskip("model.instructions")
+    instructions = pytest.importorskip("retouch_studio.model.instructions")
     planner = _shared_plan()
     assert planner is not None
     warm = planner("make it warmer")
@@ -230,9 +230,9 @@ def test_shared_attribute_bank_gives_signed_prompt_pairs():
 
 
 def test_grid_regularisers_used_by_eq8():
-    from model.paper.losses import FeatureLPIPS, bilateral_loss
-    from model.paper.nets import tiny_parts
-    from model.paper.config import PaperConfig
+    from retouch_studio.model.paper.losses import FeatureLPIPS, bilateral_loss
+    from retouch_studio.model.paper.nets import tiny_parts
+    from retouch_studio.model.paper.config import PaperConfig
 
     vae = tiny_parts(PaperConfig.tiny().net).vae.requires_grad_(False)
     lp = FeatureLPIPS(vae.encoder)

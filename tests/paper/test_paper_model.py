@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from model.grid import GuidanceParams, identity_grid
-from model.paper.config import PaperConfig, PaperError
-from model.paper.data import DataError, TripletDataset, read_pairs
-from model.paper.nets import load_parts, tiny_parts
-from model.paper.student import Student
+from retouch_studio.model.grid.ops import GuidanceParams, identity_grid
+from retouch_studio.model.paper.config import PaperConfig, PaperError
+from retouch_studio.model.paper.data import DataError, TripletDataset, read_pairs
+from retouch_studio.model.paper.nets import load_parts, tiny_parts
+from retouch_studio.model.paper.student import Student
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -119,7 +119,7 @@ def test_pairs_folder(paper_pairs, tmp_path):
 
 
 def test_missing_paths_are_clear_errors(tmp_path, capsys):
-    from app.cli import main
+    from retouch_studio.app.cli.main import main
 
     with pytest.raises(PaperError, match="does not exist"):
         load_parts(tmp_path / "nope")
@@ -149,8 +149,8 @@ def test_teacher_step_trains_only_the_unet(paper_chain):
 
 @pytest.mark.parametrize("stage", [1, 2])
 def test_one_distill_step_changes_exactly_the_right_parameters(paper_chain, stage):
-    from model.paper.data import TripletDataset
-    from model.paper.distill import build_distill, distill_step
+    from retouch_studio.model.paper.data import TripletDataset
+    from retouch_studio.model.paper.distill import build_distill, distill_step
 
     init = paper_chain["stage1"] if stage == 2 else None
     state = build_distill(stage, paper_chain["teacher"], init=init, tiny=True, device=torch.device("cpu"))
@@ -177,10 +177,10 @@ def test_one_distill_step_changes_exactly_the_right_parameters(paper_chain, stag
 
 
 def test_onnx_parity(paper_chain, tmp_path):
-    from model.paper.distill import build_distill
-    from model.paper.export import export_model_folder
-    from model.paper.nets import encode_text
-    from model.runtime import load_predictor
+    from retouch_studio.model.paper.distill import build_distill
+    from retouch_studio.model.paper.export import export_model_folder
+    from retouch_studio.model.paper.nets import encode_text
+    from retouch_studio.model.engines.loader import load_predictor
 
     state = build_distill(2, paper_chain["teacher"], init=paper_chain["stage1"], tiny=True, device=torch.device("cpu"))
     student = state.student.eval()
@@ -220,8 +220,8 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_chain_stage2_applies_and_keeps_content(paper_chain, tmp_path):
-    from app.cli import main
-    from model.photo import load_photo
+    from retouch_studio.app.cli.main import main
+    from retouch_studio.model.imaging.photo import load_photo
 
     s2 = paper_chain["stage2"]
     cfg = json.loads((s2 / "config.json").read_text())
@@ -241,8 +241,8 @@ def test_real_path_loads_sd_layout_widens_unet_and_needs_clip(paper_pairs, tmp_p
     as --base, a local CLIP folder as --clip, hyperparameters from --config."""
     from diffusers import UNet2DConditionModel
 
-    from app.cli import main
-    from model.paper.nets import save_parts, tiny_clip
+    from retouch_studio.app.cli.main import main
+    from retouch_studio.model.paper.nets import save_parts, tiny_clip
 
     cfg = PaperConfig.tiny()
     cfg_path = cfg.save(tmp_path)
@@ -278,9 +278,9 @@ def test_teacher_loss_is_eq1(tiny):
     """ε-prediction MSE on the noised target latent, conditioned on the input latent and text."""
     import torch.nn.functional as F
 
-    from model.paper.losses import FeatureLPIPS, data_loss
-    from model.paper.nets import encode_text
-    from model.paper.teacher import teacher_loss
+    from retouch_studio.model.paper.losses import FeatureLPIPS, data_loss
+    from retouch_studio.model.paper.nets import encode_text
+    from retouch_studio.model.paper.teacher import teacher_loss
 
     cfg, parts, _ = tiny
     p = cfg.net.proxy_size
@@ -306,10 +306,10 @@ def test_teacher_loss_is_eq1(tiny):
 
 @pytest.mark.parametrize("source", ["simple", "synth"])
 def test_pairs_command(tmp_path, capsys, source):
-    from app.cli import main
+    from retouch_studio.app.cli.main import main
 
     if source == "synth":
-        pytest.importorskip("model.synth")
+        pytest.importorskip("retouch_studio.model.training.synth")
     out = tmp_path / "D"
     assert main(["train", "pairs", "--photos", str(DATA), "--out", str(out), "--count", "3", "--size", "32",
                  "--source", source]) == 0
@@ -322,7 +322,7 @@ def test_pairs_command(tmp_path, capsys, source):
 
 
 def test_ema_averages_and_restores():
-    from model.paper.training import EMA
+    from retouch_studio.model.paper.training import EMA
 
     w = torch.nn.Parameter(torch.zeros(3))
     ema = EMA({"w": w}, decay=0.5)
@@ -337,7 +337,7 @@ def test_ema_averages_and_restores():
 
 
 def test_teacher_multistep_edit_runs(tiny):
-    from model.paper.teacher import teacher_edit
+    from retouch_studio.model.paper.teacher import teacher_edit
 
     cfg, parts, _ = tiny
     p = cfg.net.proxy_size

@@ -20,8 +20,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from model.instructions import ContentEditError, check_instruction, describe, plan, plan_to_params
-    from model.params import format_params, looks_like_params, parse_params
+    from retouch_studio.model.instructions import ContentEditError, check_instruction, describe, plan, plan_to_params
+    from retouch_studio.model.params import format_params, looks_like_params, parse_params
 
     text = args.instruction or ""
     try:

@@ -29,7 +29,7 @@ def register_train(train_subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from .compact_train import TrainConfig, TrainError, train
+    from retouch_studio.model.training.compact_train import TrainConfig, TrainError, train
 
     cfg = TrainConfig(photos=args.photos, out=args.out, minutes=args.minutes, max_steps=args.steps,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,

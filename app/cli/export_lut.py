@@ -53,7 +53,7 @@ class LutCommandError(Exception):
 
 
 def _edit(args):
-    from app.batch import BatchError, _edit_from_args
+    from retouch_studio.app.cli.batch import BatchError, _edit_from_args
 
     try:
         return _edit_from_args(args)
@@ -70,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.batch import BatchError, _check_instruction
-    from model import lut as L
-    from model.photo import PhotoError, load_photo, to_float
-    from model.runtime import ModelError, load_predictor
+    from retouch_studio.app.cli.batch import BatchError, _check_instruction
+    from retouch_studio.model import lut as L
+    from retouch_studio.model.imaging.photo import PhotoError, load_photo, to_float
+    from retouch_studio.model.engines.loader import ModelError, load_predictor
 
     if not 2 <= args.size <= 129:
         raise LutCommandError(f"--size must be in 2..129, got {args.size}")
@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _work_image(pixels: np.ndarray, long_edge: int) -> np.ndarray:
     """8-bit working copy (the fit merges identical 8-bit colours), scaled to ``long_edge``."""
-    from app.batch import _resize, _to_bits
+    from retouch_studio.app.cli.batch import _resize, _to_bits
 
     if long_edge:
         pixels = _resize(pixels, long_edge)

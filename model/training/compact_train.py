@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .compact import CompactConfig, CompactRetouchNet, rgb_to_lab, slice_apply
-from .grid import gamut_penalty, grid_laplacian
-from .synth import HELDOUT_PHOTOS, ClauseBank, Synthesizer, load_training_images
+from retouch_studio.model.compact import CompactConfig, CompactRetouchNet, rgb_to_lab, slice_apply
+from retouch_studio.model.grid.ops import gamut_penalty, grid_laplacian
+from retouch_studio.model.training.synth import HELDOUT_PHOTOS, ClauseBank, Synthesizer, load_training_images
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff")
 
@@ -77,7 +77,7 @@ def clause_embeddings(clauses: list[str], cache_dir: Path) -> dict[str, np.ndarr
     if path.is_file():
         vecs = np.load(path)["vecs"]
     else:
-        from .text_encoder import encode
+        from retouch_studio.model.text_encoder import encode
 
         vecs = encode(clauses)
         np.savez_compressed(path, vecs=vecs)
@@ -232,7 +232,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     tcfg = {k: v for k, v in asdict(cfg).items() if k not in ("photos", "out")}
     ema.save_pretrained(out, extra={"training": {**tcfg, **summary}})
     if cfg.export_onnx:
-        from .onnx_runtime import export_onnx
+        from retouch_studio.model.engines.onnx_engine import export_onnx
 
         export_onnx(ema, out / "model.onnx")
     (out / "history.json").write_text(json.dumps(history, indent=1))
@@ -250,7 +250,7 @@ def export_checkpoint(checkpoint: str | Path, dest: str | Path, onnx: bool = Fal
     net.save_pretrained(dest, extra={"training": {"steps": state["step"], "minutes": round(state["elapsed"] / 60, 2),
                                                   "from_checkpoint": True}})
     if onnx:
-        from .onnx_runtime import export_onnx
+        from retouch_studio.model.engines.onnx_engine import export_onnx
 
         export_onnx(net, Path(dest) / "model.onnx")
     return Path(dest)

@@ -15,9 +15,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from .grid import GuidanceParams
+from retouch_studio.model.grid.ops import GuidanceParams
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_MODEL_DIR = RESOURCES / "models" / "default"
 
 
@@ -65,7 +65,7 @@ def _import_engines() -> None:
     # Engines live in their own modules and register themselves on import.
     import importlib
 
-    for name in ("model.compact", "model.params", "model.paper.runtime"):
+    for name in ("retouch_studio.model.compact", "retouch_studio.model.params", "retouch_studio.model.paper.runtime"):
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -112,7 +112,7 @@ class ParamRouting:
 
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         try:
-            from .params import ParamsPredictor, looks_like_params
+            from retouch_studio.model.params import ParamsPredictor, looks_like_params
         except ImportError:
             return self.engine.predict(proxy, instruction)
         if not instruction.strip() or looks_like_params(instruction):

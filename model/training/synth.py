@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .compact import (NUM_PARAMS, PARAM_NAMES, linear_to_srgb, render_params_grid, rgb_to_lab, slice_apply,
+from retouch_studio.model.compact import (NUM_PARAMS, PARAM_NAMES, linear_to_srgb, render_params_grid, rgb_to_lab, slice_apply,
                       split_clauses,
                       srgb_to_linear)
 
@@ -428,7 +428,7 @@ class ClauseBank:
 
 def load_training_images(photos: list[Path], long_edge: int = 320) -> list[torch.Tensor]:
     """Decode photos to ``(3, h, w)`` float tensors with long edge ``long_edge`` (the proxies)."""
-    from .photo import load_photo, make_proxy
+    from retouch_studio.model.imaging.photo import load_photo, make_proxy
 
     out = []
     for path in photos:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from model.photo import (
+from retouch_studio.model.imaging.photo import (
     MAX_PIXELS,
     RAW_EXTENSIONS,
     CorruptPhotoError,

@@ -59,7 +59,7 @@ def output_bit_depth(fmt: str, source_depth: int) -> int:
 def load_mask(path: Path, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
-    from model.photo import PhotoError
+    from retouch_studio.model.imaging.photo import PhotoError
 
     try:
         with Image.open(path) as im:
@@ -82,11 +82,11 @@ def resolve_instruction(args):
     """(instruction, strength, recipe or None) from -i/--strength and an optional preset."""
     instruction, strength, recipe = args.instruction, args.strength, None
     if getattr(args, "preset", None):
-        from app.presets import load_preset
+        from retouch_studio.app.presets import load_preset
 
         preset = load_preset(args.preset)
         if preset.recipe is not None:
-            from model.recipe import Recipe
+            from retouch_studio.model.recipe import Recipe
 
             recipe = Recipe.from_dict(preset.recipe, f"preset {preset.name!r}")
         elif instruction is None:
@@ -98,16 +98,16 @@ def resolve_instruction(args):
 
 def check_content_edit(instruction: str) -> None:
     try:
-        from model.instructions import check_instruction
+        from retouch_studio.model.instructions import check_instruction
     except ImportError:  # instruction understanding not installed yet
         return
     check_instruction(instruction)
 
 
 def run(args) -> int:
-    from model import photo as photo_io
-    from model.pipeline import apply_prediction
-    from model.runtime import ModelError, load_predictor
+    from retouch_studio.model.imaging import photo as photo_io
+    from retouch_studio.model.pipeline import apply_prediction
+    from retouch_studio.model.engines.loader import ModelError, load_predictor
 
     timings: dict[str, float] = {}
 
@@ -177,7 +177,7 @@ def run(args) -> int:
 def _render_recipe(pixels, recipe, strength, predictor):
     from dataclasses import replace
 
-    from model.recipe import render_recipe
+    from retouch_studio.model.recipe import render_recipe
 
     layers = [replace(layer, strength=layer.strength * strength) for layer in recipe.layers]
     return render_recipe(pixels, replace(recipe, layers=layers), lambda layer: predictor)

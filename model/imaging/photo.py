@@ -458,7 +458,7 @@ def load_photo(
     path = Path(path)
     _check_file(path)
     if is_raw(path):
-        from model import raw
+        from retouch_studio.model.imaging import raw
 
         options = raw.RawOptions.from_settings(raw_options, **raw_settings)
         return raw.load_raw(path, options, allow_large=allow_large, max_pixels=max_pixels)
@@ -488,7 +488,7 @@ def load_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_large: 
     path = Path(path)
     _check_file(path)
     if is_raw(path):
-        from model import raw
+        from retouch_studio.model.imaging import raw
 
         return raw.load_raw_preview(path, max_size=max_size)
     try:
@@ -697,7 +697,7 @@ def _load_unknown(path: Path, allow_large: bool, max_pixels: int) -> Photo:
     with open(path, "rb") as f:
         head = f.read(16)
     if head[:2] in (b"II", b"MM") or head[4:12] in (b"ftypcrx ",):
-        from model import raw
+        from retouch_studio.model.imaging import raw
 
         try:
             return raw.load_raw(path, raw.RawOptions(), allow_large=allow_large, max_pixels=max_pixels)

@@ -14,16 +14,16 @@ import sys
 
 # Modules that add top-level subcommands, in help order.
 COMMAND_MODULES = (
-    "app.cmd_apply",  # apply
-    "app.batch",  # batch
-    "app.cmd_plan",  # plan
-    "app.presets",  # presets
-    "app.lut_cmd",  # export-lut
+    "retouch_studio.app.cli.apply",  # apply
+    "retouch_studio.app.cli.batch",  # batch
+    "retouch_studio.app.cli.plan",  # plan
+    "retouch_studio.app.presets",  # presets
+    "retouch_studio.app.cli.export_lut",  # export-lut
 )
 # Modules that add `retouch train <engine>` subcommands.
 TRAIN_MODULES = (
-    "model.compact_train_cli",  # train compact
-    "model.paper.cli",  # train teacher / train distill
+    "retouch_studio.app.cli.train_compact",  # train compact
+    "retouch_studio.model.paper.cli",  # train teacher / train distill
 )
 
 

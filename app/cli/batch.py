@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from model.recipe import Recipe
+    from retouch_studio.model.recipe import Recipe
 
 # Format name -> (file extension, bit depth it writes by default).
 FORMATS = {
@@ -73,7 +73,7 @@ class JobState(str, Enum):
 
 def is_photo_path(path: Path) -> bool:
     """Whether a folder scan picks this file: a photo extension (``model.photo``), not hidden."""
-    from model.photo import is_supported
+    from retouch_studio.model.imaging.photo import is_supported
 
     return not path.name.startswith(".") and is_supported(path)
 
@@ -160,12 +160,12 @@ class Edit:
     ) -> np.ndarray:
         """The edited pixels (same dtype). ``checkpoint()`` raises to stop between stages;
         ``timings`` (if given) receives ``predict_ms`` (proxy + network) and ``apply_ms``."""
-        from model.pipeline import apply_prediction, predict_for
+        from retouch_studio.model.pipeline import apply_prediction, predict_for
 
         if self.recipe is not None:
             from dataclasses import replace
 
-            from model.recipe import render_recipe
+            from retouch_studio.model.recipe import render_recipe
 
             recipe = self.recipe
             if self.strength != 1.0:
@@ -442,7 +442,7 @@ def _to_bits(pixels: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, meta, settings: OutputSettings) -> None:
-    from model.photo import save_photo
+    from retouch_studio.model.imaging.photo import save_photo
 
     keep = settings.keep_metadata
     exif, icc = meta
@@ -463,7 +463,7 @@ def _save(job: BatchJob, pixels: np.ndarray, alpha, fmt: str, bits: int, meta, s
 
 def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, stop: threading.Event) -> BatchJob:
     """Run one job to a settled state (never raises except KeyboardInterrupt/SystemExit)."""
-    from model.photo import PhotoError, load_photo
+    from retouch_studio.model.imaging.photo import PhotoError, load_photo
 
     if job.state.settled:
         return job
@@ -678,7 +678,7 @@ def register(subparsers) -> None:
 def _edit_from_args(args) -> Edit:
     strength = args.strength
     if args.preset:
-        from app.presets import PresetError, load_preset
+        from retouch_studio.app.presets import PresetError, load_preset
 
         try:
             preset = load_preset(args.preset)
@@ -698,9 +698,9 @@ def _edit_from_args(args) -> Edit:
 
 def _recipe_module():
     try:
-        import model.recipe as recipe
+        import retouch_studio.model.recipe as recipe
     except ModuleNotFoundError as exc:
-        if exc.name != "model.recipe":
+        if exc.name != "retouch_studio.model.recipe":
             raise
         raise BatchError("recipes are not available in this build (model.recipe is missing)") from None
     return recipe
@@ -728,9 +728,9 @@ def content_checker():
     import importlib
 
     try:
-        mod = importlib.import_module("model.instructions")
+        mod = importlib.import_module("retouch_studio.model.instructions")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("model.instructions",):
+        if exc.name not in ("retouch_studio.model.instructions",):
             raise
         return None
     check, error = getattr(mod, "check_instruction", None), getattr(mod, "ContentEditError", None)
@@ -839,7 +839,7 @@ def _run(args: argparse.Namespace) -> int:
         return _dry_run(jobs, edit, settings, problems)
     _check_writable(settings.out_dir, dry_run=False)
 
-    from model.runtime import ModelError, load_predictor
+    from retouch_studio.model.engines.loader import ModelError, load_predictor
 
     if any(j.state == JobState.PENDING for j in jobs):
         try:

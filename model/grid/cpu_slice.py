@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .grid import GuidanceParams
+from retouch_studio.model.grid.ops import GuidanceParams
 
 _KERNEL_OPTS = dict(cache=True, fastmath=True, nogil=True)
 
