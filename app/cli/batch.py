@@ -666,6 +666,11 @@ def register(subparsers) -> None:
         "--workers", "-j", type=int, default=min(2, os.cpu_count() or 1),
         help="photos in flight at once; their decode/predict/apply/encode overlap (default %(default)s)",
     )  # fmt: skip
+    p.add_argument(
+        "--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+        help="run on Ray: a local instance without ADDRESS, or join a cluster ('auto', "
+        "'ray://host:10001'); inputs and outputs must be on storage every node sees",
+    )  # fmt: skip
     p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
     p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
     p.add_argument(
@@ -824,6 +829,13 @@ def _run(args: argparse.Namespace) -> int:
         existing=existing,
         keep_metadata=not args.strip_metadata,
     )
+    if getattr(args, "ray", None) is not None:
+        from retouch_studio.app.cluster import ClusterError, import_ray
+
+        try:
+            import_ray()
+        except ClusterError as exc:
+            raise BatchError(str(exc)) from None
     edit = _edit_from_args(args)
     _check_instruction(edit)
     if args.workers < 1:
@@ -839,6 +851,9 @@ def _run(args: argparse.Namespace) -> int:
         return _dry_run(jobs, edit, settings, problems)
     _check_writable(settings.out_dir, dry_run=False)
 
+    if getattr(args, "ray", None) is not None:
+        return _run_on_ray(args, jobs, edit, settings, problems)
+
     from retouch_studio.model.engines.loader import ModelError, load_predictor
 
     if any(j.state == JobState.PENDING for j in jobs):
@@ -852,6 +867,33 @@ def _run(args: argparse.Namespace) -> int:
     progress = _Progress(len(jobs), args.progress)
     try:
         report = run_batch(jobs, edit, settings, predictor, workers=args.workers, progress_callback=progress)
+    except BatchInterrupted as exc:
+        report = exc.report
+    finally:
+        progress.close()
+    _print_summary(report, problems)
+    if report.interrupted:
+        return 130
+    return 0 if report.ok and not problems else 1
+
+
+def _run_on_ray(args, jobs: list[BatchJob], edit: Edit, settings: OutputSettings, problems) -> int:
+    from retouch_studio.app.cluster import ClusterError, run_batch_on_ray
+
+    address = None if args.ray == "local" else args.ray
+    where = "a local Ray instance" if address is None else f"Ray at {address}"
+    print(
+        f"retouch batch: {edit.describe()}, {len(jobs)} photos -> {settings.out_dir} ({args.workers} workers on {where})",
+        file=sys.stderr,
+    )
+    progress = _Progress(len(jobs), args.progress)
+    try:
+        report = run_batch_on_ray(
+            jobs, edit, settings, model_dir=args.model, workers=args.workers, address=address,
+            progress_callback=progress,
+        )  # fmt: skip
+    except ClusterError as exc:
+        raise BatchError(str(exc)) from None
     except BatchInterrupted as exc:
         report = exc.report
     finally:

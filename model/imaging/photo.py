@@ -242,8 +242,16 @@ def resolve_format(fmt: str | None, path: str | os.PathLike | None = None) -> st
 
 @functools.lru_cache(maxsize=1)
 def srgb_profile() -> bytes:
-    """The built-in LittleCMS sRGB profile (embedded in exports whose source had none)."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """The built-in LittleCMS sRGB profile (embedded in exports whose source had none).
+
+    LittleCMS stamps a profile with the time it was made (header bytes 24-35) and so the profile
+    ID; both are zeroed so the same photo and edit always give byte-identical files, whichever
+    process or machine writes them.
+    """
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[24:36] = bytes(12)
+    data[84:100] = bytes(16)
+    return bytes(data)
 
 
 @functools.lru_cache(maxsize=1)
