@@ -127,3 +127,25 @@ def test_the_app_and_the_plain_command_line_never_import_ray():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_cancelling_stops_the_rest_and_leaves_no_partial_file(shoot, tmp_path):
+    import threading
+
+    out = tmp_path / "out"
+    jobs, settings = _jobs(shoot, out)
+    stop = threading.Event()
+
+    def progress(job, done, total):
+        if done == 1:
+            stop.set()  # what Ctrl-C does in the driver
+
+    report = C.run_batch_on_ray(
+        jobs, B.Edit(instruction="brighter"), settings, model_dir=None, workers=1,
+        progress_callback=progress, cancel_event=stop,
+    )  # fmt: skip
+    assert report.interrupted
+    states = [j.state for j in report.jobs]
+    assert B.JobState.DONE in states and B.JobState.CANCELLED in states
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(j.output.name for j in report.jobs if j.state == B.JobState.DONE)
