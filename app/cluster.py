@@ -86,15 +86,27 @@ class _Worker:
         self.edit = edit
         self.settings = settings
         self.started = started
+        # The actor takes a few calls at once so that stop() reaches it while a photo runs;
+        # photos themselves run one at a time.
+        self._one_photo = threading.Lock()
+        self._stop = threading.Event()
 
     def pid(self) -> int:
         return os.getpid()
 
+    def stop(self) -> None:
+        """Cancel the queued photos and stop the running one before its next stage."""
+        self._stop.set()
+
     def run(self, spec: JobSpec) -> JobResult:
         job = BatchJob(id=spec.id, source=Path(spec.source), output=Path(spec.output), existing=spec.existing)
-        if self._written_by_earlier_attempt(job):
-            return JobResult(spec.id, JobState.DONE.value, None, 0.0, {}, os.getpid())
-        process_job(job, self.edit, self.settings, self.predictor, threading.Event())
+        with self._one_photo:
+            if self._stop.is_set():
+                job._settle(JobState.CANCELLED)
+            elif self._written_by_earlier_attempt(job):
+                job._settle(JobState.DONE)
+            else:
+                process_job(job, self.edit, self.settings, self.predictor, self._stop)
         return JobResult(spec.id, job.state.value, job.error, job.seconds, dict(job.timings), os.getpid())
 
     def _written_by_earlier_attempt(self, job: BatchJob) -> bool:
@@ -164,7 +176,7 @@ def run_batch_on_ray(
         if job.state.settled:
             report(job)
     todo = [job for job in jobs if not job.state.settled]
-    actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=TASK_RETRIES)(_Worker)
+    actor_cls = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=TASK_RETRIES, max_concurrency=4)(_Worker)
     started = time.time()
     actors = [
         actor_cls.remote(str(model_dir) if model_dir else None, edit, settings, started)
@@ -195,14 +207,13 @@ def run_batch_on_ray(
         interrupt = exc
         stop.set()
     if stop.is_set():
-        for ref in pending:
-            ray.cancel(ref, force=False)
-        # Running photos finish or are abandoned before their atomic rename: no partial file.
+        # Queued photos come back cancelled; a running one stops before its next stage or, past
+        # the last one, finishes its atomic write: either way its true state is reported.
+        for actor in actors:
+            actor.stop.remote()
         for ref, (job, _) in list(pending.items()):
-            try:
-                _settle_from(ray, ref, job)
-            except Exception:  # noqa: BLE001 - a cancelled task has no result to read
-                job._settle(JobState.CANCELLED)
+            _settle_from(ray, ref, job)
+            report(job)
     for actor in actors:
         ray.kill(actor, no_restart=True)
     for job in by_id.values():
