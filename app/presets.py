@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from retouch_studio.model.atomic import write_text_atomic
+from retouch_studio.model.atomic import OutputError, OutputExistsError, write_text_atomic
 
 PRESET_VERSION = 1
 APP_NAME = "retouch-studio"
@@ -68,6 +68,12 @@ class Preset:
             raise PresetError(f"preset {self.name!r}: recipe must be an object")
         if not _is_number(self.strength):
             raise PresetError(f"preset {self.name!r}: strength must be a number")
+        from retouch_studio.model.schema import STRENGTH_MAX, STRENGTH_MIN
+
+        if not STRENGTH_MIN <= self.strength <= STRENGTH_MAX:
+            raise PresetError(
+                f"preset {self.name!r}: strength {self.strength:g} is outside {STRENGTH_MIN:g}..{STRENGTH_MAX:g}"
+            )
 
     def instruction_text(self) -> str:
         """The text handed to the engine: the instruction, or params in param-mode syntax."""
@@ -89,21 +95,30 @@ class Preset:
 
     @staticmethod
     def from_dict(data: dict, source: str = "preset") -> "Preset":
+        """A preset from its JSON form, checked against ``model.schema.PresetSchema`` (and a
+        stored recipe against ``RecipeSchema``); :class:`PresetError` names the field."""
+        from retouch_studio.model.schema import PresetSchema, RecipeSchema, SchemaError, validate
+
         if not isinstance(data, dict):
             raise PresetError(f"{source}: not a JSON object")
         version = data.get("version", PRESET_VERSION)
-        if not isinstance(version, int) or version > PRESET_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool) or version > PRESET_VERSION:
             raise PresetError(f"{source}: unsupported preset version {version!r}")
+        if "name" not in data:
+            raise PresetError(f"{source}: no 'name'")
         try:
-            return Preset(
-                name=data["name"],
-                instruction=data.get("instruction"),
-                params=data.get("params"),
-                recipe=data.get("recipe"),
-                strength=data.get("strength", 1.0),
-            )
-        except KeyError:
-            raise PresetError(f"{source}: no 'name'") from None
+            checked = validate(PresetSchema, data, source)
+            if checked.recipe is not None:
+                validate(RecipeSchema, checked.recipe, f"{source}: recipe")
+        except SchemaError as exc:
+            raise PresetError(str(exc)) from None
+        return Preset(
+            name=checked.name,
+            instruction=checked.instruction,
+            params=dict(checked.params) if checked.params is not None else None,
+            recipe=checked.recipe,
+            strength=checked.strength,
+        )
 
 
 def _is_number(value) -> bool:
@@ -169,12 +184,12 @@ def list_presets() -> list[Preset]:
 
 
 def _read(path: Path) -> Preset:
+    from retouch_studio.model.schema import SchemaError, read_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise PresetError(f"{path}: not valid JSON ({exc})") from exc
+        data = read_json(path, "preset")
+    except SchemaError as exc:
+        raise PresetError(str(exc)) from None
     return Preset.from_dict(data, str(path))
 
 
@@ -194,9 +209,12 @@ def save_preset(preset: Preset, overwrite: bool = False) -> Path:
         raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(preset.to_dict(), indent=2, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        raise PresetError(f"cannot save preset to {path} ({exc.strerror or exc})") from exc
+        write_text_atomic(path, json.dumps(preset.to_dict(), indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
+    except OutputExistsError:
+        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)") from None
+    except (OSError, OutputError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        raise PresetError(f"cannot save preset to {path} ({reason})") from None
     return path
 
 
@@ -284,12 +302,12 @@ def _run(args: argparse.Namespace) -> int:
         elif args.params is not None:
             kw["params"] = parse_params(args.params)
         else:
+            from retouch_studio.model.recipe import RecipeError, load_recipe
+
             try:
-                kw["recipe"] = json.loads(args.recipe.read_text(encoding="utf-8"))
-            except OSError as exc:
-                raise PresetError(f"{args.recipe}: cannot read ({exc.strerror or exc})") from exc
-            except ValueError as exc:
-                raise PresetError(f"{args.recipe}: not valid JSON ({exc})") from exc
+                kw["recipe"] = load_recipe(args.recipe).to_dict()  # checked before it is stored
+            except RecipeError as exc:
+                raise PresetError(str(exc)) from None
         preset = Preset(args.name, strength=args.strength, **kw)
         path = save_preset(preset, overwrite=args.overwrite)
         print(f"saved preset {preset.name!r}: {describe(preset)} -> {path}")

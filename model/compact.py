@@ -32,8 +32,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, GuidanceParams, guidance_map
+from retouch_studio.model.atomic import write_atomic
 from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
+from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, GuidanceParams, guidance_map
 
 MODEL_VERSION = "compact-1"
 
@@ -222,11 +223,14 @@ class CompactConfig:
         return d
 
     @staticmethod
-    def from_dict(d: dict) -> "CompactConfig":
+    def from_dict(d: dict, source: str = "config") -> "CompactConfig":
+        """Sizes checked against ``model.schema.CompactConfigSchema`` (ValueError names the field)."""
+        from retouch_studio.model.schema import CompactConfigSchema, validate
+
         known = {f for f in CompactConfig.__dataclass_fields__}
         kw = {k: v for k, v in d.items() if k in known}
-        if "channels" in kw:
-            kw["channels"] = tuple(kw["channels"])
+        checked = validate(CompactConfigSchema, kw, source)
+        kw.update({k: getattr(checked, k) for k in CompactConfigSchema.model_fields if k in kw})
         return CompactConfig(**kw)
 
 
@@ -326,9 +330,9 @@ class CompactRetouchNet(nn.Module):
         cfg = self.config.to_dict()
         if extra:
             cfg.update(extra)
-        (directory / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
-        torch.save(state, directory / "weights.pt")
+        write_atomic(directory / "weights.pt", lambda f: torch.save(state, f), overwrite=True)
+        write_atomic(directory / "config.json", json.dumps(cfg, indent=2) + "\n", overwrite=True)
         return directory
 
     @classmethod
@@ -339,16 +343,21 @@ class CompactRetouchNet(nn.Module):
             raise ModelError(f"{directory}: no config.json")
         if not w_path.is_file():
             raise ModelError(f"{directory}: no weights.pt")
+        from retouch_studio.model.schema import read_json
+
         try:
-            cfg = CompactConfig.from_dict(json.loads(cfg_path.read_text()))
+            data = read_json(cfg_path, "model config")
+            if not isinstance(data, dict):
+                raise ValueError(f"{cfg_path}: expected a JSON object")
+            cfg = CompactConfig.from_dict(data, str(cfg_path))
         except (ValueError, TypeError) as exc:
-            raise ModelError(f"{cfg_path}: bad config ({exc})") from exc
+            raise ModelError(str(exc)) from None
         net = cls(cfg)
         try:
             state = torch.load(w_path, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         except Exception as exc:  # noqa: BLE001 - a corrupt/mismatched file is one typed error
-            raise ModelError(f"{w_path}: cannot load weights ({exc})") from exc
+            raise ModelError(f"{w_path}: cannot load weights ({str(exc).strip() or type(exc).__name__})") from None
         net.eval()
         return net
 

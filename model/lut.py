@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from retouch_studio.model.atomic import write_text_atomic
+from retouch_studio.model.atomic import OutputError, write_text_atomic
 
 
 class CubeError(Exception):
@@ -361,23 +361,32 @@ class CubeLut:
 
 
 def format_cube(lut: np.ndarray, title: str = "", comments: list[str] | tuple = ()) -> str:
+    """The ``.cube`` text; pure ASCII (other characters in the title and comments are written as
+    ``\\uXXXX`` escapes, since readers expect ASCII)."""
     size = _check_lut(lut)
-    title = title.replace('"', "'").replace("\n", " ")
-    lines = [f"# {c}" for text in comments for c in str(text).splitlines()]
+    title = _ascii(title).replace('"', "'").replace("\n", " ")
+    lines = [f"# {_ascii(c)}" for text in comments for c in str(text).splitlines()]
     lines += [f'TITLE "{title}"', f"LUT_3D_SIZE {size}", "DOMAIN_MIN 0.0 0.0 0.0", "DOMAIN_MAX 1.0 1.0 1.0"]
     body = np.asarray(lut, np.float64).reshape(-1, 3)
     lines += [f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in body]
     return "\n".join(lines) + "\n"
 
 
-def write_cube(path: str | os.PathLike, lut: np.ndarray, title: str = "", comments=()) -> Path:
-    """Write a ``.cube`` file atomically (temp file in the same folder, then rename)."""
+def _ascii(text: str) -> str:
+    return str(text).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def write_cube(
+    path: str | os.PathLike, lut: np.ndarray, title: str = "", comments=(), *, overwrite: bool = False, inputs=()
+) -> Path:
+    """Write a ``.cube`` file through ``model.atomic`` (atomic, never over an input, never over an
+    existing file unless ``overwrite``)."""
     path = Path(path)
     text = format_cube(lut, title, comments)
     try:
-        return write_text_atomic(path, text, encoding="ascii")
-    except OSError as exc:
-        raise CubeError(path, f"cannot write ({exc.strerror or exc})") from exc
+        return write_text_atomic(path, text, encoding="ascii", overwrite=overwrite, inputs=inputs)
+    except OutputError as exc:
+        raise CubeError(path, exc.reason) from None
 
 
 def read_cube(path: str | os.PathLike) -> CubeLut:

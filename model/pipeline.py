@@ -7,6 +7,8 @@ screen size for the preview, native size for export.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -34,25 +36,32 @@ def apply_prediction(
     mask: np.ndarray | None = None,
     *,
     device: str | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply a predicted grid to ``pixels`` at their own resolution.
 
     pixels: ``(H, W, 3)`` uint8, uint16 or float32 in ``[0, 1]``; mask: ``(H, W)`` float32 in
     ``[0, 1]`` (1 = full edit) or None. Returns the same dtype and shape; the input is not
-    modified. Uses CUDA (torch, in row bands) when a GPU is visible, otherwise the fused CPU kernel.
+    modified unless ``out`` is ``pixels`` itself (in place: a huge photo then needs no second
+    copy). Uses CUDA (torch, in row bands) when a GPU is visible, otherwise the fused CPU kernel.
+    ``strength`` must be a finite number >= 0 (ValueError otherwise).
     """
+    if not isinstance(strength, (int, float, np.floating, np.integer)) or not math.isfinite(strength) or strength < 0:
+        raise ValueError(f"strength must be a finite number >= 0, got {strength!r}")
+    if not np.isfinite(prediction.grid).all():
+        raise ValueError("the predicted grid has non-finite values")
     if _use_cuda(device):
-        return _apply_torch(pixels, prediction, strength, mask, "cuda")
-    return fast.slice_apply(pixels, prediction.grid, prediction.guidance, strength, mask)
+        return _apply_torch(pixels, prediction, strength, mask, "cuda", out)
+    return fast.slice_apply(pixels, prediction.grid, prediction.guidance, strength, mask, out=out)
 
 
-def _apply_torch(pixels, prediction, strength, mask, dev) -> np.ndarray:
+def _apply_torch(pixels, prediction, strength, mask, dev, out=None) -> np.ndarray:
     """Same definition through the torch ops, band by band (GPU path; also runs on CPU)."""
     h, w, _ = pixels.shape
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
     grid = torch.as_tensor(prediction.grid, dtype=torch.float32, device=dev)[None]
     curves, mix, bias = prediction.guidance.tensors(device=dev)
-    out = np.empty_like(pixels)
+    out = np.empty_like(pixels) if out is None else out
     band = max(1, _CUDA_BAND_PIXELS // max(w, 1))
     for y0 in range(0, h, band):
         y1 = min(h, y0 + band)

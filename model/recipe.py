@@ -47,16 +47,6 @@ class Stroke:
     flow: float = 1.0
     erase: bool = False
 
-    @staticmethod
-    def from_dict(d: dict) -> "Stroke":
-        return Stroke(
-            [(float(x), float(y)) for x, y in d["points"]],
-            float(d.get("radius", 50.0)),
-            float(d.get("feather", 0.5)),
-            float(d.get("flow", 1.0)),
-            bool(d.get("erase", False)),
-        )
-
 
 @dataclass
 class Layer:
@@ -84,20 +74,6 @@ class Layer:
     def has_mask(self) -> bool:
         return bool(self.strokes) or self.invert
 
-    @staticmethod
-    def from_dict(d: dict) -> "Layer":
-        return Layer(
-            instruction=str(d.get("instruction", "")),
-            kind=str(d.get("kind", "instruction")),
-            strength=float(d.get("strength", 1.0)),
-            visible=bool(d.get("visible", True)),
-            strokes=[Stroke.from_dict(s) for s in d.get("strokes", [])],
-            edge_aware=bool(d.get("edge_aware", False)),
-            invert=bool(d.get("invert", False)),
-            name=str(d.get("name", "")),
-            id=str(d.get("id") or uuid.uuid4().hex[:12]),
-        )
-
 
 @dataclass
 class Recipe:
@@ -115,22 +91,36 @@ class Recipe:
 
     @staticmethod
     def from_dict(d: dict, source: str = "recipe") -> "Recipe":
+        """A recipe from its JSON form, checked against ``model.schema.RecipeSchema``: every
+        field typed, every number finite and in range; :class:`RecipeError` names the field."""
+        from retouch_studio.model.schema import RecipeSchema, SchemaError, validate
+
         if not isinstance(d, dict):
             raise RecipeError(f"{source}: expected a JSON object")
-        version = int(d.get("version", RECIPE_VERSION))
-        if version > RECIPE_VERSION:
+        version = d.get("version", RECIPE_VERSION)
+        if isinstance(version, int) and not isinstance(version, bool) and version > RECIPE_VERSION:
             raise RecipeError(f"{source}: recipe version {version} is newer than this program ({RECIPE_VERSION})")
         try:
-            layers = [Layer.from_dict(x) for x in d.get("layers", [])]
-            size = d.get("image_size")
-            return Recipe(
-                layers,
-                str(d.get("model", "default")),
-                (int(size[0]), int(size[1])) if size else None,
-                RECIPE_VERSION,
+            checked = validate(RecipeSchema, d, source)
+        except SchemaError as exc:
+            raise RecipeError(str(exc)) from None
+        layers = [
+            Layer(
+                instruction=layer.instruction,
+                kind=layer.kind,
+                strength=layer.strength,
+                visible=layer.visible,
+                strokes=[
+                    Stroke([(x, y) for x, y in s.points], s.radius, s.feather, s.flow, s.erase) for s in layer.strokes
+                ],
+                edge_aware=layer.edge_aware,
+                invert=layer.invert,
+                name=layer.name,
+                id=layer.id or uuid.uuid4().hex[:12],
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecipeError(f"{source}: malformed recipe ({exc})") from exc
+            for layer in checked.layers
+        ]
+        return Recipe(layers, checked.model, checked.image_size, RECIPE_VERSION)
 
     @staticmethod
     def single(instruction: str, strength: float = 1.0, kind: str | None = None) -> "Recipe":
@@ -144,22 +134,24 @@ def sidecar_path(photo_path: str | os.PathLike) -> Path:
     return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
-def save_recipe(recipe: Recipe, path: str | os.PathLike) -> Path:
-    """Write JSON atomically (temp file in the same folder, then rename)."""
-    return write_text_atomic(path, json.dumps(recipe.to_dict(), indent=2))
+def save_recipe(recipe: Recipe, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write JSON atomically (``model.atomic``); a sidecar is meant to be replaced as the edit
+    changes, so ``overwrite`` defaults to True here."""
+    return write_text_atomic(path, json.dumps(recipe.to_dict(), indent=2), overwrite=overwrite)
 
 
 def load_recipe(path: str | os.PathLike) -> Recipe:
     """Load a sidecar or recipe file; a preset-like ``{"instruction", "strength"}`` also works."""
+    from retouch_studio.model.schema import InstructionFileSchema, SchemaError, read_json, validate
+
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: file not found") from None
-    except (OSError, ValueError) as exc:
-        raise RecipeError(f"{path}: not a readable JSON recipe ({exc})") from exc
-    if isinstance(data, dict) and "layers" not in data and "instruction" in data:
-        return Recipe.single(str(data["instruction"]), float(data.get("strength", 1.0)))
+        data = read_json(path, "recipe")
+        if isinstance(data, dict) and "layers" not in data and "instruction" in data:
+            short = validate(InstructionFileSchema, data, str(path))
+            return Recipe.single(short.instruction, short.strength)
+    except SchemaError as exc:
+        raise RecipeError(str(exc)) from None
     return Recipe.from_dict(data, str(path))
 
 

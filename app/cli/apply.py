@@ -116,20 +116,28 @@ def run(args) -> int:
         timings[key] = round((now - t0) * 1000, 3)
         return now
 
+    from retouch_studio.model.atomic import OutputError, OutputExistsError, check_output, write_atomic
+    from retouch_studio.model.schema import check_strength
+
     try:
         instruction, strength, recipe = resolve_instruction(args)
+        strength = check_strength(strength)
         for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
             check_content_edit(text)
         fmt = output_format(args.output, args.format)
     except Exception as exc:  # noqa: BLE001 - every user error becomes one line
         return _fail(str(exc), 2)
-    src, dst = args.input.resolve(), args.output.resolve()
-    if src == dst:
-        return _fail(f"{args.output}: refusing to write over the input photo")
-    if dst.exists() and not args.overwrite:
-        return _fail(f"{args.output}: already exists (use --overwrite to replace it)")
-    if not dst.parent.is_dir():
-        return _fail(f"{args.output}: folder {dst.parent} does not exist")
+    inputs = [args.input, args.mask]
+    try:
+        check_output(args.output, overwrite=args.overwrite, inputs=inputs)
+        if args.timings:
+            if _same_path(args.timings, args.output):
+                raise OutputError(args.timings, "--timings and -o name the same file")
+            check_output(args.timings, overwrite=args.overwrite, inputs=inputs)
+    except OutputExistsError as exc:
+        return _fail(f"{exc.path}: already exists (use --overwrite to replace it)")
+    except OutputError as exc:
+        return _fail(str(exc))
 
     try:
         t = time.perf_counter()
@@ -152,26 +160,40 @@ def run(args) -> int:
         if recipe is None:
             prediction = predictor.predict(proxy, instruction)
             t = lap("predict_ms", t)
-            out = apply_prediction(pixels, prediction, strength, mask)
+            # in place: the decoded pixels are not needed afterwards, and a huge photo then
+            # never exists twice in memory
+            out = apply_prediction(pixels, prediction, strength, mask, out=pixels if pixels.flags.writeable else None)
         else:  # a recipe preset: its layers predict and apply in turn (timed as apply)
             prediction = None
             t = lap("predict_ms", t)
             out = _render_recipe(pixels, recipe, strength, predictor)
         t = lap("apply_ms", t)
         photo_io.save_photo(
-            dst, out, fmt=fmt, quality=args.quality, bit_depth=depth, **_metadata_kwargs(photo, args)
+            args.output, out, fmt=fmt, quality=args.quality, bit_depth=depth, **_metadata_kwargs(photo, args)
         )
         lap("encode_ms", t)
+    except photo_io.PhotoExistsError as exc:
+        return _fail(f"{exc.path}: already exists (use --overwrite to replace it)")
     except (photo_io.PhotoError, ModelError) as exc:
         return _fail(str(exc))
+    except MemoryError:
+        return _fail(f"{args.input}: not enough memory")
     except ValueError as exc:
         return _fail(f"{args.input}: {exc}")
     timings["total_ms"] = round((time.perf_counter() - t_decode) * 1000, 3)
     if args.timings:
-        args.timings.write_text(json.dumps(timings, indent=2))
+        try:
+            write_atomic(args.timings, json.dumps(timings, indent=2) + "\n", overwrite=args.overwrite,
+                         inputs=inputs + [args.output])
+        except OutputError as exc:
+            return _fail(str(exc))
     plan = ", ".join(_describe(step) for step in prediction.plan) if prediction and prediction.plan else ""
     print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; understood: {plan}" if plan else ""))
     return 0
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return a.absolute() == b.absolute()
 
 
 def _render_recipe(pixels, recipe, strength, predictor):

@@ -321,9 +321,9 @@ def collect_inputs(
     seen: set[Path] = set()
     exclude = exclude.resolve() if exclude is not None else None
 
-    def add(path: Path, rel: str = "", scanned: bool = False) -> None:
+    def add(path: Path, rel: str = "", scanned: bool = False, folder: Path | None = None) -> None:
         key = path.resolve()
-        if key in seen or (scanned and exclude is not None and key.is_relative_to(exclude)):
+        if key in seen or (scanned and folder is not None and _inside_output(key, folder, exclude)):
             return
         seen.add(key)
         found.append(InputFile(path, rel))
@@ -335,7 +335,7 @@ def collect_inputs(
             rel_parts = p.relative_to(folder).parts
             if any(part.startswith(".") for part in rel_parts[:-1]) or not p.is_file() or not is_photo_path(p):
                 continue
-            add(p, "/".join(rel_parts[:-1]), scanned=True)
+            add(p, "/".join(rel_parts[:-1]), scanned=True, folder=folder)
             n += 1
         return n
 
@@ -358,6 +358,16 @@ def collect_inputs(
         else:
             problems.append((str(arg), "no such file or folder"))
     return found, problems
+
+
+def _inside_output(path: Path, folder: Path, output: Path | None) -> bool:
+    """Whether a scanned photo lies in the output folder, when that folder sits inside the
+    scanned one (a rerun must not take earlier outputs as inputs). An output folder that holds
+    the scanned one (``retouch batch shoot -r -o .``) excludes nothing."""
+    if output is None:
+        return False
+    folder = folder.resolve()
+    return output != folder and output.is_relative_to(folder) and path.is_relative_to(output)
 
 
 def check_template(template: str) -> None:
@@ -681,7 +691,12 @@ def register(subparsers) -> None:
 
 
 def _edit_from_args(args) -> Edit:
-    strength = args.strength
+    from retouch_studio.model.schema import SchemaError, check_strength
+
+    try:
+        strength = None if args.strength is None else check_strength(args.strength)
+    except SchemaError as exc:
+        raise BatchError(f"--{exc}") from None
     if args.preset:
         from retouch_studio.app.presets import PresetError, load_preset
 
@@ -850,10 +865,24 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(jobs, edit, settings, problems)
     _check_writable(settings.out_dir, dry_run=False)
+    from retouch_studio.model.atomic import remove_stale_parts
+    from retouch_studio.model.folder_lock import FolderLock, FolderLockedError
 
-    if getattr(args, "ray", None) is not None:
-        return _run_on_ray(args, jobs, edit, settings, problems)
+    lock = FolderLock(settings.out_dir)
+    try:
+        lock.acquire()
+    except FolderLockedError as exc:
+        raise BatchError(str(exc)) from None
+    try:
+        remove_stale_parts(settings.out_dir)
+        if getattr(args, "ray", None) is not None:
+            return _run_on_ray(args, jobs, edit, settings, problems)
+        return _run_locked(args, jobs, edit, settings, problems)
+    finally:
+        lock.release()
 
+
+def _run_locked(args, jobs, edit: Edit, settings: OutputSettings, problems) -> int:
     from retouch_studio.model.engines.loader import ModelError, load_predictor
 
     if any(j.state == JobState.PENDING for j in jobs):

@@ -77,8 +77,12 @@ def _run(args: argparse.Namespace) -> int:
 
     if not 2 <= args.size <= 129:
         raise LutCommandError(f"--size must be in 2..129, got {args.size}")
-    if not args.smoothness > 0:
-        raise LutCommandError(f"--smoothness must be > 0, got {args.smoothness}")
+    from retouch_studio.model.schema import SchemaError, check_number
+
+    try:
+        check_number("--smoothness", args.smoothness, 1e-12, 1e6)
+    except SchemaError as exc:
+        raise LutCommandError(str(exc)) from None
     if args.work_size < 0:
         raise LutCommandError(f"--work-size must be >= 0, got {args.work_size}")
     edit = _edit(args)
@@ -86,13 +90,16 @@ def _run(args: argparse.Namespace) -> int:
         _check_instruction(edit)  # content edits are refused before anything is read or written
     except BatchError as exc:
         raise LutCommandError(str(exc)) from exc
+    from retouch_studio.model.atomic import OutputError, OutputExistsError, check_output
+
     out = args.output
-    if out.exists() and not args.overwrite:
-        raise LutCommandError(f"{out} already exists (use --overwrite to replace it)")
-    if out.resolve() == args.input.resolve():
-        raise LutCommandError(f"{out}: refusing to write over the input photo")
-    if not out.parent.is_dir():
-        raise LutCommandError(f"{out}: folder {out.parent} does not exist")
+    inputs = [args.input, getattr(args, "recipe", None)]
+    try:
+        check_output(out, overwrite=args.overwrite, inputs=inputs)
+    except OutputExistsError:
+        raise LutCommandError(f"{out} already exists (use --overwrite to replace it)") from None
+    except OutputError as exc:
+        raise LutCommandError(str(exc)) from None
 
     try:
         predictor = load_predictor(args.model)
@@ -101,8 +108,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"retouch export-lut: {exc}", file=sys.stderr)
         return 1
     source = _work_image(photo.pixels, args.work_size)
-    edited = edit.render(to_float(source), predictor, lambda: None)
-    fit = L.fit_photo_lut(source, np.clip(edited, 0.0, 1.0), size=args.size, smoothness=args.smoothness)
+    try:
+        edited = edit.render(to_float(source), predictor, lambda: None)
+        fit = L.fit_photo_lut(source, np.clip(edited, 0.0, 1.0), size=args.size, smoothness=args.smoothness)
+    except (PhotoError, ValueError) as exc:
+        print(f"retouch export-lut: {args.input}: {exc}", file=sys.stderr)
+        return 1
     title = args.title if args.title is not None else (edit.instruction or args.input.stem)
     comments = [
         "Made by Retouch Studio (retouch export-lut)",
@@ -112,7 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         "Input and output: sRGB-encoded values in [0, 1]",
     ]
     try:
-        L.write_cube(out, fit.lut, title=title, comments=comments)
+        L.write_cube(out, fit.lut, title=title, comments=comments, overwrite=args.overwrite, inputs=inputs)
     except L.CubeError as exc:
         print(f"retouch export-lut: {exc}", file=sys.stderr)
         return 1

@@ -29,7 +29,15 @@ def register_train(train_subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from retouch_studio.model.schema import SchemaError, check_number
     from retouch_studio.model.training.compact_train import TrainConfig, TrainError, train
+
+    try:
+        check_number("--minutes", args.minutes, 1e-3, 1e6)
+        check_number("--lr", args.lr, 1e-12, 10.0)
+    except SchemaError as exc:
+        print(f"retouch train compact: {exc}", file=sys.stderr)
+        return 2
 
     cfg = TrainConfig(photos=args.photos, out=args.out, minutes=args.minutes, max_steps=args.steps,
                       batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,

@@ -80,10 +80,14 @@ def read_config(model_dir: str | Path) -> dict:
         raise ModelError(f"model folder {model_dir} does not exist")
     if not cfg_path.is_file():
         raise ModelError(f"model folder {model_dir} has no config.json")
+    from retouch_studio.model.schema import ModelConfigSchema, SchemaError, read_json, validate
+
     try:
-        return json.loads(cfg_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{cfg_path}: unreadable config ({exc})") from exc
+        config = read_json(cfg_path, "model config")
+        validate(ModelConfigSchema, config, str(cfg_path))
+    except SchemaError as exc:
+        raise ModelError(str(exc)) from None
+    return config
 
 
 def load_predictor(model_dir: str | Path | None = None) -> Predictor:

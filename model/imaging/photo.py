@@ -37,7 +37,6 @@ import functools
 import io
 import os
 import struct
-import tempfile
 import threading
 import warnings
 import zlib
@@ -286,13 +285,15 @@ def _pil_transform(icc: bytes, in_mode: str) -> ImageCms.ImageCmsTransform:
     )
 
 
-def _cms_16bit(pixels: np.ndarray, icc: bytes, colorspace: str) -> np.ndarray:
-    """16-bit LittleCMS conversion to sRGB through the float pipeline (exact, unclamped) in strips."""
+def _cms_16bit(pixels: np.ndarray, icc: bytes, colorspace: str, out: np.ndarray | None = None) -> np.ndarray:
+    """16-bit LittleCMS conversion to sRGB through the float pipeline (exact, unclamped) in strips.
+
+    ``out`` may be ``pixels`` itself (RGB in place: a huge picture is not held twice)."""
     try:
         import imagecodecs
     except ImportError as exc:  # pragma: no cover - imagecodecs is a dependency
         raise RuntimeError("16-bit colour management needs the imagecodecs package") from exc
-    out = np.empty(pixels.shape[:2] + (3,), np.uint16)
+    out = np.empty(pixels.shape[:2] + (3,), np.uint16) if out is None else out
     rows = max(1, 1_000_000 // max(1, pixels.shape[1]))
     dst = srgb_profile()
     for y in range(0, pixels.shape[0], rows):
@@ -528,8 +529,8 @@ def _to_uint16(arr: np.ndarray) -> np.ndarray:
         return arr
     if arr.dtype == np.uint8:
         return arr.astype(np.uint16) * 257
-    if arr.dtype.kind == "f":
-        return (np.clip(np.nan_to_num(arr), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    if arr.dtype.kind == "f":  # float16 in float32: 65535 does not fit in float16
+        return (np.clip(np.nan_to_num(arr.astype(np.float32, copy=False)), 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
     if arr.dtype.kind in "ui":
         bits = arr.dtype.itemsize * 8
         return (np.clip(arr, 0, None).astype(np.uint64) >> max(0, bits - 16)).astype(np.uint16)
@@ -562,9 +563,16 @@ def _decode_tiff_16(path: Path) -> tuple[np.ndarray, str]:
 
 
 def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bool, draft: int | None) -> Photo:
+    tiff = _tiff_kind(path)
+    if tiff == "dng":  # a DNG under another name: Pillow would show its small preview image
+        from retouch_studio.model.imaging import raw
+
+        return raw.load_raw(path, raw.RawOptions(), allow_large=allow_large, max_pixels=max_pixels)
     try:
         im = _pil_open(path)
     except Image.UnidentifiedImageError:
+        if tiff == "tiff":  # layouts Pillow does not open (RGB float32/float16...)
+            return _load_tiff(path, allow_large, max_pixels, convert_icc)
         return _load_unknown(path, allow_large, max_pixels)
     with im:
         fmt = im.format or "?"
@@ -612,7 +620,9 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
         colorspace = "gray" if layout in ("gray", "graya") else "rgb"
         try:
             src = pixels[..., 0] if colorspace == "gray" else pixels
-            pixels = _cms_16bit(np.ascontiguousarray(src), icc, colorspace)
+            src = np.ascontiguousarray(src)
+            in_place = colorspace == "rgb" and src is pixels and pixels.flags.writeable
+            pixels = _cms_16bit(src, icc, colorspace, out=pixels if in_place else None)
         except Exception as exc:  # noqa: BLE001
             raise UnsupportedPhotoError(path, f"cannot convert ICC profile {info['icc_description']!r} ({exc})") from exc
         info["icc_converted"] = True
@@ -629,6 +639,48 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
     if exif is not None and not exif.startswith(b"Exif\x00\x00"):
         exif = b"Exif\x00\x00" + exif
     return Photo(np.ascontiguousarray(pixels), path, alpha, exif, icc, info)
+
+
+def _tiff_kind(path: Path) -> str | None:
+    """``"dng"`` for a DNG (whatever its name), ``"tiff"`` for another TIFF, None otherwise."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head not in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            return "dng" if 50706 in tif.pages.first.tags else "tiff"  # 50706: DNGVersion
+    except Exception:  # noqa: BLE001 - a damaged TIFF: let the decoders report it
+        return "tiff"
+
+
+def _load_tiff(path: Path, allow_large: bool, max_pixels: int, convert_icc: bool) -> Photo:
+    """A TIFF through tifffile alone (float samples and other layouts Pillow cannot open)."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages.first
+        h, w = int(page.imagelength), int(page.imagewidth)
+        tag = page.tags.get(34675)  # InterColorProfile
+        icc = bytes(tag.value) if tag is not None else None
+    _check_pixels(path, w, h, allow_large, max_pixels)
+    arr, layout = _decode_tiff_16(path)
+    pixels, alpha = _split16(arr, layout)
+    info: dict[str, Any] = {"format": "TIFF", "source_mode": layout, "source_bit_depth": 16, "warnings": []}
+    info["icc_description"] = _profile_description(icc) if icc else None
+    info["icc_converted"] = False
+    if icc and convert_icc and not _is_srgb(icc):
+        try:
+            pixels = _cms_16bit(np.ascontiguousarray(pixels), icc, "rgb")
+        except Exception as exc:  # noqa: BLE001
+            raise UnsupportedPhotoError(path, f"cannot convert ICC profile {info['icc_description']!r} ({exc})") from exc
+        info["icc_converted"] = True
+        icc = srgb_profile()
+    info["orientation"] = 1
+    info["size"] = (w, h)
+    return Photo(np.ascontiguousarray(pixels), path, alpha, None, icc, info)
 
 
 def _split16(arr: np.ndarray, layout: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -789,14 +841,21 @@ def make_proxy(pixels: np.ndarray, long_edge: int = 512) -> np.ndarray:
     """The model's input: ``(h, w, 3)`` float32 in [0, 1], long edge <= ``long_edge``, antialiased.
 
     pixels: ``(H, W, 3)`` uint8 / uint16 / float in [0, 1], sRGB-encoded. Reduces by an integer
-    box filter first and resamples with LANCZOS after, so a 24 MP photo takes tens of ms.
+    box filter first and resamples with LANCZOS after, so a 24 MP photo takes tens of ms. Sides
+    below ``MIN_PROXY_SIDE`` are enlarged by repetition.
     """
     _check_rgb(pixels)
     h, w = pixels.shape[:2]
     size = _fit(w, h, long_edge)
-    out = _resize(pixels, size)
-    # uint8 from Pillow, or the untouched input when it already fits (any dtype): scale to [0, 1]
-    return np.ascontiguousarray(to_float(out))
+    out = to_float(_resize(pixels, size))  # uint8 from Pillow, or the input when it already fits
+    if min(out.shape[:2]) < MIN_PROXY_SIDE:  # a tiny (or very thin) photo: repeat its pixels
+        ry, rx = (-(-MIN_PROXY_SIDE // n) for n in out.shape[:2])
+        out = np.repeat(np.repeat(out, ry, axis=0), rx, axis=1)
+    return np.ascontiguousarray(out)
+
+
+#: Engines need a proxy of at least this many pixels per side (a 3 x 2 photo is still edited).
+MIN_PROXY_SIDE = 4
 
 
 def make_preview(pixels: np.ndarray, max_size: int | tuple[int, int]) -> np.ndarray:
@@ -875,13 +934,13 @@ def save_photo(
         raise ValueError(f"compression must be 'deflate' or None, got {compression!r}")
     if alpha is not None and alpha.shape != pixels.shape[:2]:
         raise ValueError(f"alpha shape {alpha.shape} does not match pixels {pixels.shape[:2]}")
-    if source is not None and _same_file(path, Path(source)):
-        raise SourceOverwriteError(path, "refusing to write over the source photo")
-    if not overwrite and os.path.lexists(path):
-        raise PhotoExistsError(path, "file exists (pass overwrite=True to replace it)")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise PhotoWriteError(path, f"folder {parent} does not exist")
+    from retouch_studio.model.atomic import OutputError, check_output, write_atomic
+
+    inputs = [source] if source is not None else []
+    try:
+        check_output(path, overwrite=overwrite, inputs=inputs)
+    except OutputError as exc:
+        raise _photo_error(exc) from None
 
     data = _to_uint8(pixels) if bit_depth == 8 else _to_uint16(pixels)
     if alpha is not None and keeps_alpha:
@@ -895,59 +954,24 @@ def save_photo(
         "tiff": _write_tiff, "tiff16": _write_tiff,
     }[name]  # fmt: skip
     opts = {"quality": int(quality), "compression": compression, "lossless": lossless}
-
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
-    except OSError as exc:
-        raise PhotoWriteError(path, f"cannot create a file in {parent} ({exc.strerror or exc})") from None
-    try:
-        os.close(fd)
-        with open(tmp, "w+b") as f:  # a named handle: tifffile wants a real file name
-            writer(f, data, alpha, exif_out, icc_out, opts)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(Path(tmp), path, overwrite)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, PhotoError):
-            raise
-        if isinstance(exc, Exception):
-            raise PhotoWriteError(path, f"cannot write {name} ({type(exc).__name__}: {exc})") from exc
+        write_atomic(path, lambda f: writer(f, data, alpha, exif_out, icc_out, opts), overwrite=overwrite, inputs=inputs)
+    except OutputError as exc:
+        raise _photo_error(exc) from None
+    except PhotoError:
         raise
+    except MemoryError:
+        raise PhotoWriteError(path, "not enough memory to encode") from None
+    except Exception as exc:  # noqa: BLE001 - any encoder failure becomes one typed error
+        raise PhotoWriteError(path, f"cannot write {name} ({type(exc).__name__}: {exc})") from exc
     return path
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
+def _photo_error(exc) -> PhotoError:
+    from retouch_studio.model.atomic import OutputExistsError, OutputIsInputError
 
-
-def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
-    os.chmod(tmp, 0o666 & ~_umask())
-    if overwrite:
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)  # atomic and never clobbers: fails if path appeared meanwhile
-    except FileExistsError:
-        raise PhotoExistsError(path, "file exists (pass overwrite=True to replace it)") from None
-    except OSError:
-        if os.path.lexists(path):  # filesystem without hard links: best effort
-            raise PhotoExistsError(path, "file exists (pass overwrite=True to replace it)") from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
-
-
-@functools.lru_cache(maxsize=1)
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    kind = {OutputExistsError: PhotoExistsError, OutputIsInputError: SourceOverwriteError}.get(type(exc), PhotoWriteError)
+    return kind(exc.path, exc.reason)
 
 
 def _pil_image(data: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
@@ -981,32 +1005,70 @@ def _write_webp(f: BinaryIO, data, alpha, exif, icc, opts) -> None:
 
 
 def _write_png(f: BinaryIO, data, alpha, exif, icc, opts) -> None:
-    if data.dtype == np.uint8:
+    if data.dtype == np.uint8 and data.nbytes <= PNG_BAND_BYTES:
         _pil_image(data, alpha).save(f, "PNG", compress_level=6, **_pil_meta(exif, icc))
         return
-    # Pillow has no 16-bit RGB mode: write the chunks ourselves (filter "Up" + zlib).
+    # Pillow has no 16-bit RGB mode, and would copy a large 8-bit picture whole: write the
+    # chunks ourselves (filter "Up" + zlib), one band of rows at a time.
     h, w = data.shape[:2]
-    img = np.dstack([data, alpha]) if alpha is not None else data
-    rows = np.ascontiguousarray(img.astype(">u2")).view(np.uint8).reshape(h, -1)
-    filtered = np.empty((h, rows.shape[1] + 1), np.uint8)
-    filtered[:, 0] = 2
-    filtered[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+    channels = 4 if alpha is not None else 3
+    depth = 16 if data.dtype == np.uint16 else 8
+    row_bytes = w * channels * depth // 8
 
-    def chunk(kind: bytes, payload: bytes) -> None:
-        f.write(struct.pack(">I", len(payload)) + kind + payload)
+    def chunk(kind: bytes, payload: bytes | memoryview) -> None:
+        f.write(struct.pack(">I", len(payload)) + kind)
+        f.write(payload)
         f.write(struct.pack(">I", zlib.crc32(payload, zlib.crc32(kind)) & 0xFFFFFFFF))
 
     f.write(b"\x89PNG\r\n\x1a\n")
-    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 6 if alpha is not None else 2, 0, 0, 0))
+    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, 6 if alpha is not None else 2, 0, 0, 0))
     chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc))
     if exif:
         chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
-    stream = _zlib_stream(filtered)
-    step = 1 << 23
-    for i in range(0, len(stream), step):
-        chunk(b"IDAT", stream[i : i + step])
+    band = max(1, PNG_BAND_BYTES // max(1, row_bytes))
+    compressor = None if h <= band else zlib.compressobj(6)
+    prev = None
+    pending = bytearray()
+    for y0 in range(0, h, band):
+        y1 = min(h, y0 + band)
+        img = np.dstack([data[y0:y1], alpha[y0:y1]]) if alpha is not None else data[y0:y1]
+        rows = np.ascontiguousarray(img, ">u2" if depth == 16 else np.uint8).view(np.uint8).reshape(y1 - y0, -1)
+        filtered = np.empty((y1 - y0, row_bytes + 1), np.uint8)
+        filtered[:, 0] = 2
+        if prev is None:
+            filtered[0, 1:] = rows[0]
+        else:
+            np.subtract(rows[0], prev, out=filtered[0, 1:])
+        np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
+        prev = rows[-1].copy()
+        del img, rows
+        if compressor is None:  # one band: libdeflate in one call is faster than zlib
+            pending += _zlib_stream(filtered)
+        else:
+            pending += compressor.compress(filtered)
+        del filtered
+        pending = _flush_idat(chunk, pending, final=False)
+    if compressor is not None:
+        pending += compressor.flush()
+    _flush_idat(chunk, pending, final=True)
     chunk(b"IEND", b"")
+
+
+def _flush_idat(chunk, pending: bytearray, final: bool) -> bytearray:
+    """Write full IDAT chunks out of ``pending`` (all of it when ``final``); returns the rest."""
+    view = memoryview(pending)
+    end = len(pending) if final else len(pending) // _IDAT_BYTES * _IDAT_BYTES
+    for i in range(0, end, _IDAT_BYTES):
+        chunk(b"IDAT", view[i : min(i + _IDAT_BYTES, end)])
+    rest = bytearray(view[end:])
+    view.release()
+    return rest
+
+
+#: Rows of a PNG are filtered and compressed in bands of about this many bytes, so encoding a
+#: huge picture needs a few bands of memory beside the picture, not copies of it.
+PNG_BAND_BYTES = 64 * 2**20
+_IDAT_BYTES = 1 << 20
 
 
 def _zlib_stream(data: np.ndarray, level: int = 6) -> bytes:

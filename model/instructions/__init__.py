@@ -12,13 +12,14 @@ Public API::
 
 from retouch_studio.model.instructions.auto import auto_params
 from retouch_studio.model.instructions.bank import ATTRIBUTES, BANK, Attribute
+from retouch_studio.model.instructions.language import InstructionError, check_text
 from retouch_studio.model.instructions.matcher import describe, plan, plan_to_params, split_clauses
 from retouch_studio.model.instructions.refusal import ContentEditError, check_instruction, is_content_edit
 from retouch_studio.model.instructions.styles import STYLES, Style, style_params
 from retouch_studio.model.instructions.visible import visible_params
 
 __all__ = [
-    "ATTRIBUTES", "BANK", "Attribute", "ContentEditError", "STYLES", "Style", "auto_params",
+    "ATTRIBUTES", "BANK", "Attribute", "ContentEditError", "InstructionError", "check_text", "STYLES", "Style", "auto_params",
     "check_instruction", "describe", "is_content_edit", "plan", "plan_to_params", "split_clauses",
     "style_params", "visible_params",
 ]

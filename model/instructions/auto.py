@@ -127,14 +127,19 @@ def _contrast_params(x: np.ndarray) -> dict:
     return out
 
 
+def _in_range(params: dict) -> dict:
+    return {k: float(np.clip(v, SPECS[k].lo, SPECS[k].hi)) for k, v in params.items()}
+
+
 def auto_params(proxy: np.ndarray) -> dict:
     """Corrections for a proxy ``(h, w, 3)`` float in ``[0, 1]`` -> parameter dict (may be empty)."""
     img = _check(proxy)
-    params = _wb_params(img)
+    params = _in_range(_wb_params(img))
     x = img.reshape(-1, 3)
     if params:
         x = render_pixels(x[None], params)[0]
-    ev = _exposure_ev(x)
+    # a black or one-colour photo asks for more than the renderer takes: its limit is the answer
+    ev = _in_range({"exposure": _exposure_ev(x)})["exposure"]
     if abs(ev) > 1e-3:
         params["exposure"] = ev
         x = render_pixels(x[None], {"exposure": ev})[0]

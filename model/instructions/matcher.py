@@ -558,8 +558,9 @@ def plan(text: str) -> list[dict]:
     ``amount`` is in ``(0, 1]``; ``confidence`` in ``[0, 1]``; ``source`` says how the direction was
     decided (``rule``, ``embedding`` or ``default``). The empty instruction gives an empty plan.
     """
-    if not isinstance(text, str):
-        raise TypeError("plan() takes a string")
+    from retouch_studio.model.instructions.language import check_text
+
+    check_text(text)  # language, encoding, length, words: InstructionError before any planning
     clauses = split_clauses(text)
     if not clauses:
         return []

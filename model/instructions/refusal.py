@@ -135,7 +135,9 @@ def check_instruction(text: str) -> None:
 
     Returns None for tone/colour instructions and for the empty instruction (auto mode).
     """
-    if text is None or not text.strip():
+    from retouch_studio.model.instructions.language import check_text
+
+    if text is None or not check_text(text).strip():
         return
     from retouch_studio.model.instructions.matcher import split_clauses
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import pickle
 import math
 import random
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from retouch_studio.model.atomic import write_atomic
 from retouch_studio.model.compact import CompactConfig, CompactRetouchNet, rgb_to_lab, slice_apply
 from retouch_studio.model.grid.ops import gamut_penalty, grid_laplacian
 from retouch_studio.model.training.synth import HELDOUT_PHOTOS, ClauseBank, Synthesizer, load_training_images
@@ -141,6 +143,12 @@ def _set_seeds(seed: int) -> None:
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=print) -> dict:
     """Train (or continue training) and save the EMA model to ``cfg.out``. Returns a summary."""
     out = Path(cfg.out)
+    ckpt_path = out / "checkpoint.pt"
+    resumed = None
+    if resume:  # read first: a missing or refused checkpoint is reported before any work
+        if not ckpt_path.is_file():
+            raise TrainError(f"--resume: no checkpoint at {ckpt_path}")
+        resumed = load_checkpoint(ckpt_path)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(max(1, cfg.threads))
     _set_seeds(cfg.seed)
@@ -161,11 +169,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     synth = Synthesizer(images, bank, size=model_cfg.net_size, corrective=cfg.corrective_share, seed=cfg.seed)
     step, elapsed = 0, 0.0
     history: list[dict] = []
-    ckpt_path = out / "checkpoint.pt"
-    if resume:
-        if not ckpt_path.is_file():
-            raise TrainError(f"--resume: no checkpoint at {ckpt_path}")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    if resumed is not None:
+        state = resumed
         net.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
@@ -177,11 +182,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
     budget = cfg.minutes * 60.0
 
     def save_checkpoint():
-        torch.save({"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "synth_rng": synth.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                    "step": step, "elapsed": elapsed, "history": history, "config": asdict(cfg)},
-                   ckpt_path.with_suffix(".tmp"))
-        ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        state = {"model": net.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                 "synth_rng": synth.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                 "step": step, "elapsed": elapsed, "history": history, "config": asdict(cfg)}
+        write_atomic(ckpt_path, lambda f: torch.save(state, f), overwrite=True)
 
     bar = None
     if progress:
@@ -235,14 +239,35 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, log=pri
         from retouch_studio.model.engines.onnx_engine import export_onnx
 
         export_onnx(ema, out / "model.onnx")
-    (out / "history.json").write_text(json.dumps(history, indent=1))
+    write_atomic(out / "history.json", json.dumps(history, indent=1), overwrite=True)
     log(f"saved model to {out} after {step} steps ({elapsed / 60:.1f} min)")
     return summary
 
 
+def load_checkpoint(path: str | Path) -> dict:
+    """A training checkpoint: tensors and plain data only (``weights_only=True``), so a shared
+    or tampered file cannot run code when it is loaded; anything else is a :class:`TrainError`."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise TrainError(f"{path}: no checkpoint") from None
+    except pickle.UnpicklingError:
+        raise TrainError(
+            f"{path}: refused: the checkpoint holds objects other than tensors and plain data "
+            "(loading it could run code)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - truncated or foreign files: one typed error
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainError(f"{path}: not a checkpoint this program can load safely ({first[:200]})") from None
+    keys = ("model", "ema", "opt", "synth_rng", "torch_rng", "step", "elapsed")
+    if not isinstance(state, dict) or any(k not in state for k in keys):
+        raise TrainError(f"{path}: not a training checkpoint (expected the keys {', '.join(keys)})")
+    return state
+
+
 def export_checkpoint(checkpoint: str | Path, dest: str | Path, onnx: bool = False) -> Path:
     """Save the EMA weights of a training checkpoint as a model folder (to evaluate mid-run)."""
-    state = torch.load(Path(checkpoint), map_location="cpu", weights_only=False)
+    state = load_checkpoint(Path(checkpoint))
     model_cfg = state["config"].get("model") or {}
     net = CompactRetouchNet(CompactConfig.from_dict(model_cfg) if model_cfg else CompactConfig())
     net.load_state_dict(state["ema"])
