@@ -70,7 +70,8 @@ def check_output(
             raise OutputExistsError(path, "already exists (refusing to replace it)")
     parent = path.parent
     if not parent.is_dir():
-        raise OutputError(path, f"folder {parent} does not exist")
+        what = "is not a folder" if os.path.lexists(parent) else "does not exist"
+        raise OutputError(path, f"cannot write: {parent} {what}")
     return path
 
 
@@ -99,7 +100,8 @@ def write_atomic(
     except OSError as exc:
         raise OutputError(path, f"cannot create a file in {parent} ({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "w+b") as fh:
+        os.close(fd)
+        with open(tmp, "r+b") as fh:  # a named handle: some encoders (tifffile) want a file name
             if callable(content):
                 content(fh)
             else:

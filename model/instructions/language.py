@@ -48,12 +48,11 @@ _ENGLISH = frozenset(
 
 
 def check_text(text: object) -> str:
-    """Return ``text`` if it can be planned; raise :class:`InstructionError` otherwise.
-
-    The empty instruction (auto mode) passes.
+    """Return ``text`` if it can be planned; raise :class:`InstructionError` otherwise
+    (TypeError for what is not a string). The empty instruction (auto mode) passes.
     """
     if not isinstance(text, str):
-        raise InstructionError(str(text), f"the instruction must be text, not {type(text).__name__}")
+        raise TypeError(f"an instruction is text, not {type(text).__name__}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
