@@ -116,7 +116,7 @@ class Settings:
             return cls()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # unreadable, malformed, nested too deeply
             log.warning("settings: cannot read %s (%s); using defaults", path, exc)
             return cls()
         return cls.from_dict(data)
@@ -124,7 +124,7 @@ class Settings:
     def save(self, path: str | os.PathLike | None = None) -> Path:
         path = Path(path) if path is not None else settings_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2))
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2), overwrite=True)
 
     # ------------------------------------------------------------------ helpers
 

@@ -603,7 +603,12 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
             if fmt == "PNG":
                 orientation = _exif_orientation(im)  # eXIf may follow the image data
         exif_block = im.info.get("exif")
-        if exif_block is None and fmt in ("TIFF", "PNG"):
+        if exif_block is None and fmt == "PNG" and arr16 is not None:
+            # Pillow's getexif() would decode the whole picture again (8-bit) to look for eXIf
+            exif_block = _png_exif(path)
+            if orientation == 1 and exif_block:
+                orientation = _exif_block_orientation(exif_block)
+        elif exif_block is None and fmt in ("TIFF", "PNG"):
             exif_block = _exif_from_tags(im)
         icc = im.info.get("icc_profile") or None
         if arr16 is not None:
@@ -639,6 +644,33 @@ def _load_raster(path: Path, allow_large: bool, max_pixels: int, convert_icc: bo
     if exif is not None and not exif.startswith(b"Exif\x00\x00"):
         exif = b"Exif\x00\x00" + exif
     return Photo(np.ascontiguousarray(pixels), path, alpha, exif, icc, info)
+
+
+def _png_exif(path: Path) -> bytes | None:
+    """The eXIf chunk of a PNG, found by walking the chunk headers (no pixel data is read)."""
+    with open(path, "rb") as f:
+        f.seek(8)
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                data = f.read(length)
+                return data if len(data) == length else None
+            if kind == b"IEND":
+                return None
+            f.seek(length + 4, os.SEEK_CUR)
+
+
+def _exif_block_orientation(exif: bytes) -> int:
+    try:
+        ex = Image.Exif()
+        ex.load(exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+        value = int(ex.get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - damaged EXIF: treat as upright
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _tiff_kind(path: Path) -> str | None:
