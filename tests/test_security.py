@@ -19,9 +19,9 @@ import tifffile
 import torch
 from PIL import Image
 
-from app.cli import main
-from model import atomic
-from model.photo import load_photo, save_photo
+from retouch_studio.app.cli.main import main
+from retouch_studio.model import atomic
+from retouch_studio.model.imaging.photo import load_photo, save_photo
 
 
 def sha(path):
@@ -100,9 +100,9 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 
 def test_every_writer_goes_through_the_guarded_writer(tmp_path, photo, monkeypatch, config_dir):
     """Photos, LUTs, presets and sidecars share one writer (one place for the guarantees)."""
-    from app.presets import Preset, save_preset
-    from model.lut import identity_lut, write_cube
-    from model.recipe import Recipe, save_recipe
+    from retouch_studio.app.presets import Preset, save_preset
+    from retouch_studio.model.lut import identity_lut, write_cube
+    from retouch_studio.model.recipe import Recipe, save_recipe
 
     seen = []
     real = atomic.write_atomic
@@ -143,7 +143,7 @@ class _Payload:
 
 
 def test_a_pickle_payload_in_a_checkpoint_never_runs(tmp_path, capsys):
-    from model.compact_train import TrainError, export_checkpoint, load_checkpoint
+    from retouch_studio.model.training.compact_train import TrainError, export_checkpoint, load_checkpoint
 
     marker = tmp_path / "pwned"
     out = tmp_path / "run"
@@ -160,7 +160,7 @@ def test_a_pickle_payload_in_a_checkpoint_never_runs(tmp_path, capsys):
 
 
 def test_a_real_checkpoint_still_loads(tmp_path):
-    from model.compact_train import load_checkpoint
+    from retouch_studio.model.training.compact_train import load_checkpoint
 
     net = torch.nn.Linear(2, 2)
     opt = torch.optim.AdamW(net.parameters())
@@ -245,9 +245,9 @@ def test_bad_recipes_name_the_file_and_field(photo, tmp_path, capsys, recipe, fi
 
 
 def test_apply_refuses_non_finite_strength_in_the_api(photo):
-    from model.pipeline import apply_prediction
-    from model.runtime import load_predictor
-    from model.photo import make_proxy
+    from retouch_studio.model.pipeline import apply_prediction
+    from retouch_studio.model.engines.loader import load_predictor
+    from retouch_studio.model.imaging.photo import make_proxy
 
     pixels = load_photo(photo).pixels
     pred = load_predictor().predict(make_proxy(pixels), "warmer")
@@ -272,8 +272,8 @@ def test_preset_params_and_strength_checked(config_dir, capsys):
 
 @pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (200, 30, 30), (3, 3, 40)])
 def test_auto_mode_on_flat_photos(tmp_path, colour, capsys):
-    from model.instructions import auto_params
-    from model.params import SPECS
+    from retouch_studio.model.instructions import auto_params
+    from retouch_studio.model.params import SPECS
 
     proxy = np.ones((32, 48, 3), np.float32) * np.asarray(colour, np.float32) / 255
     for key, value in auto_params(proxy).items():
@@ -307,7 +307,7 @@ def test_non_english_is_refused_and_nothing_edited(photo, tmp_path, capsys, text
 
 
 def test_english_with_a_foreign_name_still_plans():
-    from model.instructions import plan
+    from retouch_studio.model.instructions import plan
 
     assert plan("make it warmer, like a café in Málaga")
 
@@ -317,7 +317,7 @@ def test_english_with_a_foreign_name_still_plans():
 
 
 def test_long_instructions_are_refused_saying_the_cap(photo, tmp_path, capsys, config_dir):
-    from model.schema import MAX_INSTRUCTION_CHARS
+    from retouch_studio.model.schema import MAX_INSTRUCTION_CHARS
 
     text = "warmer, " * (MAX_INSTRUCTION_CHARS // 8 + 1)
     assert main(["plan", "-i", text]) != 0
@@ -369,7 +369,7 @@ def test_export_lut_with_a_non_ascii_title(photo, tmp_path, capsys):
     assert main(["export-lut", str(photo), "-i", "warmer", "--title", "温暖 café", "-o", str(cube), "--size", "5"]) == 0
     text = cube.read_text(encoding="ascii")
     assert "TITLE" in text
-    from model.lut import read_cube
+    from retouch_studio.model.lut import read_cube
 
     assert read_cube(cube).lut.shape == (5, 5, 5, 3)
 
@@ -475,7 +475,7 @@ def test_stale_part_files_of_ours_are_removed_never_others(photo, tmp_path):
 
 
 def test_written_files_follow_the_umask(photo, tmp_path, config_dir):
-    from app.presets import Preset, save_preset
+    from retouch_studio.app.presets import Preset, save_preset
 
     old = os.umask(0o022)
     try:
@@ -506,8 +506,8 @@ def test_a_dng_named_tiff_is_decoded_as_raw(tmp_path):
 
 
 def test_second_batch_into_a_folder_stops_before_decoding(photo, tmp_path, monkeypatch, capsys):
-    import model.photo as P
-    from model.folder_lock import LOCK_NAME
+    import retouch_studio.model.imaging.photo as P
+    from retouch_studio.model.folder_lock import LOCK_NAME
 
     out = tmp_path / "out"
     out.mkdir()
@@ -528,7 +528,7 @@ def test_second_batch_into_a_folder_stops_before_decoding(photo, tmp_path, monke
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(photo, tmp_path, capsys):
-    from model.folder_lock import LOCK_NAME
+    from retouch_studio.model.folder_lock import LOCK_NAME
 
     out = tmp_path / "out"
     out.mkdir()
@@ -544,7 +544,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(photo, tmp_path, capsys):
 def test_encoding_a_16bit_png_needs_no_copy_of_the_picture(tmp_path, monkeypatch):
     import tracemalloc
 
-    import model.photo as P
+    import retouch_studio.model.imaging.photo as P
 
     rng = np.random.default_rng(0)
     px = (rng.random((2000, 1500, 3)) * 65535).astype(np.uint16)
@@ -560,9 +560,9 @@ def test_encoding_a_16bit_png_needs_no_copy_of_the_picture(tmp_path, monkeypatch
 def test_apply_in_place_equals_apply_to_a_copy(photo):
     import tracemalloc
 
-    from model.pipeline import apply_prediction
-    from model.photo import make_proxy
-    from model.runtime import load_predictor
+    from retouch_studio.model.pipeline import apply_prediction
+    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.engines.loader import load_predictor
 
     px = np.ascontiguousarray(np.tile(load_photo(photo).pixels.astype(np.uint16) * 257, (24, 24, 1)))
     pred = load_predictor().predict(make_proxy(px), "warmer, more contrast")
