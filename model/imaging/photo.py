@@ -478,7 +478,7 @@ def load_photo(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _load_raster(path, allow_large, max_pixels, convert_icc, None)
+            return _checked(_load_raster(path, allow_large, max_pixels, convert_icc, None))
     except PhotoError:
         raise
     except MemoryError:
@@ -516,6 +516,17 @@ def load_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_large: 
         alpha = make_preview(np.repeat(photo.alpha[..., None], 3, axis=2), max_size)[..., 0].copy()
     photo.info["preview"] = True
     return Photo(pixels, photo.path, alpha, photo.exif, photo.icc, photo.info)
+
+
+def _checked(photo: Photo) -> Photo:
+    """The working-space promise, checked once more: odd layouts that slip past a decoder are
+    refused here rather than failing later in an edit."""
+    px = photo.pixels
+    if px.ndim != 3 or px.shape[2] != 3 or px.dtype not in (np.uint8, np.uint16) or px.size == 0:
+        raise UnsupportedPhotoError(photo.path or "?", f"decoded to an unusable pixel layout {px.shape} {px.dtype}")
+    if photo.alpha is not None and photo.alpha.shape != px.shape[:2]:
+        raise UnsupportedPhotoError(photo.path or "?", f"alpha {photo.alpha.shape} does not match {px.shape[:2]}")
+    return photo
 
 
 def _png_header(path: Path) -> tuple[int, int]:
@@ -557,6 +568,8 @@ def _decode_tiff_16(path: Path) -> tuple[np.ndarray, str]:
     channels = arr.shape[-1]
     if photometric == 1:
         return (arr[..., :2], "graya") if channels - extra == 1 and extra else (arr[..., 0], "gray")
+    if channels < 3:
+        raise UnsupportedPhotoError(path, f"RGB TIFF with {channels} sample(s) per pixel")
     if channels >= 4 and extra:
         return arr[..., :4], "rgba"
     return arr[..., :3], "rgb"
