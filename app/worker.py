@@ -284,6 +284,7 @@ class Job(abc.ABC):
         self.state = Job.QUEUED
         self.result: Any = None
         self.error: str | None = None
+        self.exception: BaseException | None = None  # what failed, for callers that word it themselves
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -312,6 +313,7 @@ class Job(abc.ABC):
         except Exception as exc:  # noqa: BLE001 - failures are reported, not raised
             log.info("job %s failed", self.title, exc_info=True)
             self.error = readable_error(exc)
+            self.exception = exc
             self.state = Job.FAILED
 
 

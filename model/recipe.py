@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw
-from scipy import ndimage
+from PIL import Image
 
 from retouch_studio.model.atomic import write_text_atomic
 from retouch_studio.model.engines.loader import Prediction, Predictor
@@ -167,49 +166,12 @@ def rasterize_strokes(
 ) -> np.ndarray:
     """Render vector strokes to a float32 mask ``(H, W)`` in ``[0, 1]`` at ``out_size`` (w, h).
 
-    Each stroke is rendered inside its own bounding box (so a 24 MP export does not touch the
-    whole frame per stroke) from the exact distance to its centre line, with a smoothstep falloff
-    over the feathered rim, then composited: paint adds with its flow, erase removes with it.
+    Each stroke is the smooth falloff of the distance to its centre line, computed inside its
+    own bounding box (``model.brush``): paint adds with its flow, erase removes with it.
     """
-    iw, ih = image_size
-    ow, oh = out_size or image_size
-    sx, sy = ow / iw, oh / ih
-    mask = np.zeros((oh, ow), np.float32)
-    for stroke in strokes:
-        if not stroke.points:
-            continue
-        radius = max(stroke.radius * (sx + sy) / 2, 0.5)
-        soft = max(0.0, min(1.0, stroke.feather)) * radius
-        margin = int(np.ceil(radius)) + 2
-        pts = np.asarray(stroke.points, np.float64) * (sx, sy)
-        x0 = max(int(np.floor(pts[:, 0].min())) - margin, 0)
-        y0 = max(int(np.floor(pts[:, 1].min())) - margin, 0)
-        x1 = min(int(np.ceil(pts[:, 0].max())) + margin, ow)
-        y1 = min(int(np.ceil(pts[:, 1].max())) + margin, oh)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        # Distance from every pixel of the box to the stroke's centre line, then a smooth
-        # falloff: full inside ``radius - soft``, zero beyond ``radius``.
-        canvas = Image.new("1", (x1 - x0, y1 - y0), 1)
-        draw = ImageDraw.Draw(canvas)
-        local = [(float(x - x0), float(y - y0)) for x, y in pts]
-        if len(local) > 1:
-            draw.line(local, fill=0, width=1)
-        for x, y in local:
-            draw.point((x, y), fill=0)
-        dist = ndimage.distance_transform_edt(np.asarray(canvas, bool))
-        if soft > 0:
-            t = np.clip((radius - dist) / soft, 0.0, 1.0)
-            shape = t * t * (3.0 - 2.0 * t)
-        else:
-            shape = (dist <= radius).astype(np.float64)
-        alpha = shape.astype(np.float32) * max(0.0, min(1.0, stroke.flow))
-        region = mask[y0:y1, x0:x1]
-        if stroke.erase:
-            region *= 1.0 - alpha
-        else:
-            region += alpha * (1.0 - region)
-    return mask
+    from retouch_studio.model.brush import rasterize
+
+    return rasterize(strokes, image_size, out_size)
 
 
 def layer_mask(
@@ -221,9 +183,12 @@ def layer_mask(
     """The layer's mask at ``out_size`` (None = everywhere), edge-refined when asked."""
     if not layer.has_mask:
         return None
-    mask = rasterize_strokes(layer.strokes, image_size, out_size)
-    if layer.edge_aware and pixels is not None and layer.strokes:
-        mask = refine_mask_np(mask, pixels)
+    from retouch_studio.model.brush import rasterize
+
+    # Edge-aware strokes keep the brush weight only on colours like those under the centre
+    # line, so a stroke stops at a clear edge (model.brush).
+    edge = layer.edge_aware and pixels is not None and bool(layer.strokes)
+    mask = rasterize(layer.strokes, image_size, out_size, pixels if edge else None)
     if layer.invert:
         mask = 1.0 - mask
     return mask

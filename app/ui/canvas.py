@@ -52,6 +52,8 @@ class Canvas(QWidget):
         self._overlay: QImage | None = None
         self._buffers: list[np.ndarray] = []  # keep QImage memory alive
         self._overlay_buf: np.ndarray | None = None
+        self._clipping: QImage | None = None
+        self._clipping_buf: np.ndarray | None = None
         self._detail: tuple[QImage, QImage, tuple[int, int, int, int]] | None = None
         self._detail_bufs: list[np.ndarray] = []
         self.image_size: tuple[int, int] = (0, 0)  # (w, h) in image pixels
@@ -123,6 +125,23 @@ class Canvas(QWidget):
         else:
             self._overlay, self._overlay_buf = qimage_overlay(mask)
         self.update()
+
+    def set_clipping(self, rgba: np.ndarray | None) -> None:
+        """Clipping overlay (``(H, W, 4)`` uint8, the size of the edited preview) or None."""
+        if rgba is None:
+            self._clipping, self._clipping_buf = None, None
+        else:
+            self._clipping_buf = np.ascontiguousarray(rgba)
+            h, w = rgba.shape[:2]
+            self._clipping = QImage(self._clipping_buf.data, w, h, 4 * w, QImage.Format.Format_RGBA8888)
+        self.update()
+
+    def clipping_shown(self) -> bool:
+        return self._clipping is not None
+
+    def after_pixels(self) -> np.ndarray | None:
+        """The edited preview on screen (``(H, W, 3)`` uint8)."""
+        return self._buffers[0] if self._buffers else None
 
     def clear(self, message: str = "") -> None:
         self._after = self._before = self._overlay = None
@@ -224,6 +243,8 @@ class Canvas(QWidget):
             self._label(p, QPointF(x + 10, 10), "After")
         if self._overlay is not None and not self.show_original:
             p.drawImage(target, self._overlay)
+        if self._clipping is not None and not self.show_original:
+            p.drawImage(target, self._clipping)
         if self.show_original:
             self._label(p, QPointF(10, 10), "Original (\\)")
         if self.brush_mode and self._cursor.x() >= 0 and self._drag != "pan":

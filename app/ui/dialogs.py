@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
@@ -24,12 +27,28 @@ from retouch_studio.app.ui.export import ExportOptions
 
 
 class ExportDialog(QDialog):
-    """Format, quality, bit depth, long-edge resize, destination, keep metadata."""
+    """Format, quality, bit depth, long-edge resize, destination, keep metadata.
 
-    def __init__(self, settings: Settings, count: int = 1, parent: QWidget | None = None):
+    ``about`` says whose edits are exported; ``presets`` (batch only) are offered for photos
+    without edits, after "export unchanged" and "skip".
+    """
+
+    def __init__(self, settings: Settings, count: int = 1, parent: QWidget | None = None, *,
+                 about: str = "", presets: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Export" if count == 1 else f"Batch export ({count} photos)")
         form = QFormLayout(self)
+        self.about = QLabel(about)
+        self.about.setWordWrap(True)
+        if about:
+            form.addRow(self.about)
+        self.fallback = QComboBox()
+        self.fallback.addItem("export them unchanged", "unchanged")
+        self.fallback.addItem("skip them", "skip")
+        for name in presets or []:
+            self.fallback.addItem(f"apply preset “{name}”", name)
+        if presets is not None:
+            form.addRow("Photos without edits", self.fallback)
         self.fmt = QComboBox()
         self.fmt.addItems(list(EXPORT_FORMATS))
         self.fmt.setCurrentText(settings.export_format)
@@ -92,6 +111,10 @@ class ExportDialog(QDialog):
             dest_dir=self.dest.text().strip() or None,
             keep_metadata=self.keep_metadata.isChecked(),
         )
+
+    def fallback_choice(self) -> str:
+        """``unchanged``, ``skip`` or a preset name (photos without edits in a batch)."""
+        return self.fallback.currentData()
 
     def store(self, settings: Settings) -> None:
         o = self.options()
@@ -157,3 +180,22 @@ class SettingsDialog(QDialog):
         settings.default_strength = self.strength.value() / 100
         settings.preview_long_edge = self.preview.value()
         settings.edge_aware = self.edge.isChecked()
+
+
+def ask_existing(parent: QWidget | None, existing: list[Path], total: int) -> str | None:
+    """Some export files exist: ``overwrite``, ``rename`` (keep both), ``skip``, or None (cancel)."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Files exist")
+    names = ", ".join(p.name for p in existing[:3]) + (" …" if len(existing) > 3 else "")
+    box.setText(f"{len(existing)} of {total} export file(s) already exist: {names}")
+    box.setInformativeText("Replace them, keep both (the new file gets a number), or skip those photos?")
+    buttons = {
+        box.addButton("Replace", QMessageBox.ButtonRole.DestructiveRole): "overwrite",
+        box.addButton("Keep both", QMessageBox.ButtonRole.AcceptRole): "rename",
+        box.addButton("Skip", QMessageBox.ButtonRole.ActionRole): "skip",
+    }
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.exec()
+    return buttons.get(box.clickedButton())

@@ -24,6 +24,8 @@ from retouch_studio.app.ui.document import layers_from_recipe, to_recipe
 log = logging.getLogger(__name__)
 
 FORMATS = {"jpg": ".jpg", "png": ".png", "tiff": ".tif", "webp": ".webp"}
+#: What to do when an export's file already exists (the GUI asks before exporting).
+EXISTING = ("ask", "overwrite", "rename", "skip")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,8 +74,11 @@ class ExportOptions:
     dest_dir: str | None = None
     keep_metadata: bool = True
     suffix: str = "_retouched"
+    existing: str = "ask"
 
     def __post_init__(self):
+        if self.existing not in EXISTING:
+            raise ValueError(f"unknown policy for existing files {self.existing!r} (known: {', '.join(EXISTING)})")
         if self.fmt not in FORMATS:
             raise ValueError(f"unknown export format {self.fmt!r} (known: {', '.join(FORMATS)})")
         if self.bit_depth not in (8, 16):
@@ -86,6 +91,15 @@ class ExportOptions:
     def target_for(self, photo_path: Path) -> Path:
         folder = Path(self.dest_dir) if self.dest_dir else photo_path.parent
         return folder / f"{photo_path.stem}{self.suffix}{FORMATS[self.fmt]}"
+
+    def free_target_for(self, photo_path: Path) -> Path:
+        """``target_for`` or, when that exists, the first free ``name-2``, ``name-3``... beside it."""
+        target = self.target_for(photo_path)
+        n = 2
+        while target.exists():
+            target = target.with_name(f"{photo_path.stem}{self.suffix}-{n}{FORMATS[self.fmt]}")
+            n += 1
+        return target
 
 
 def resize_long_edge(pixels: np.ndarray, long_edge: int) -> np.ndarray:
@@ -133,7 +147,7 @@ def write_image(path: Path, pixels: np.ndarray, options: ExportOptions, photo=No
         alpha=alpha,
         bit_depth=options.bit_depth,
         strip_metadata=not options.keep_metadata,
-        overwrite=True,
+        overwrite=options.existing == "overwrite",
         source=getattr(photo, "path", None),
     )
 
@@ -178,6 +192,7 @@ class ExportJob(Job):
         self.options = options
         self.predictor = predictor
         self.written: list[Path] = []
+        self.skipped: list[Path] = []
         self.failures: list[ExportFailure] = []
 
     def run(self, progress) -> list[Path]:
@@ -194,7 +209,8 @@ class ExportJob(Job):
 
             step(0.0)
             try:
-                self.written.append(self._export_one(item, step))
+                path = self._export_one(item, step)
+                (self.written if path is not None else self.skipped).append(path or item.path)
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001 - collect, report in the summary
@@ -203,7 +219,8 @@ class ExportJob(Job):
         progress(total * steps, total * steps, "Done")
         return self.written
 
-    def _export_one(self, item: ExportItem, step=lambda fraction: None) -> Path:
+    def _export_one(self, item: ExportItem, step=lambda fraction: None) -> Path | None:
+        """Write one photo; None when its file exists and the policy is to skip it."""
         from retouch_studio.app.worker import Cancelled
         from retouch_studio.model.imaging.photo import load_photo
         from retouch_studio.model.recipe import render_recipe
@@ -211,6 +228,11 @@ class ExportJob(Job):
         target = self.options.target_for(item.path)
         if target.resolve() == item.path.resolve():
             raise ValueError(f"{target}: refusing to overwrite the original photo")
+        if target.exists():
+            if self.options.existing == "skip":
+                return None
+            if self.options.existing == "rename":
+                target = self.options.free_target_for(item.path)
         photo, pixels = item.photo, item.pixels
         if pixels is None:
             photo = load_photo(item.path)
@@ -248,6 +270,8 @@ class ExportJob(Job):
         else:
             text = f"Exported {len(self.written)} of {len(self.items)} photo(s)"
             text += f" to {self.written[0].parent}." if self.written else "."
+        if self.skipped:
+            text += f" Skipped {len(self.skipped)} that already existed."
         if self.failures:
             text += " Failed: " + "; ".join(f"{f.path.name}: {f.message}" for f in self.failures)
         return text

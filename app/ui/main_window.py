@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QApplication,
     QMainWindow,
     QSplitter,
     QVBoxLayout,
@@ -32,10 +33,13 @@ from retouch_studio.app.worker import Job, JobQueue, ModelWorker, PredictRequest
 
 from retouch_studio.app.ui.canvas import Canvas
 from retouch_studio.app.ui.detail import DetailView
-from retouch_studio.app.ui.dialogs import ExportDialog, SettingsDialog
+from retouch_studio.app.ui.dialogs import ExportDialog, SettingsDialog, ask_existing
 from retouch_studio.app.ui.document import Document, LayerState, StrokeData, to_recipe
 from retouch_studio.app.ui.export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
+from retouch_studio.app.ui.histogram import clipping_overlay, clipping_warning
+from retouch_studio.app.ui.keys import HoldKey
 from retouch_studio.app.ui.panel import SidePanel
+from retouch_studio.app.ui.photo_edits import CopiedEdits, copy_edits, describe_batch, pasted_layers, plan_batch
 from retouch_studio.app.ui.preview import PreviewRenderer
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,17 @@ class _FullLoadJob(Job):
         return np.ascontiguousarray(full), make_preview(pixels, self.long_edge)
 
 
+def open_error_text(exc: BaseException) -> str:
+    """Why a photo did not open, in the app's words (no programming-interface hints)."""
+    from retouch_studio.model.imaging.photo import TooLargeError
+
+    if isinstance(exc, TooLargeError):
+        reason = exc.reason.split(" (")[0]
+        return (f"{Path(exc.path).name}: {reason}. Photos this large are refused as a guard against "
+                "decompression bombs; export a smaller copy from your raw converter.")
+    return readable_error(exc)
+
+
 def downscale_u8(pixels: np.ndarray, long_edge: int) -> np.ndarray:
     """uint8 copy with long edge <= ``long_edge`` (antialiased)."""
     u8 = pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8)
@@ -146,6 +161,7 @@ class MainWindow(QMainWindow):
         self._inflight: dict[tuple, str] = {}  # request key -> instruction
         self._stroke: list[tuple[float, float]] | None = None
         self._current_job: ExportJob | None = None
+        self._copied: CopiedEdits | None = None
         self.last_message = ""
         self.last_error = ""
         self.detail: DetailView | None = None
@@ -231,17 +247,30 @@ class MainWindow(QMainWindow):
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
+        edit.addSeparator()
+        self.copy_edits_action = QAction("&Copy edits", self, shortcut=QKeySequence("Ctrl+Shift+C"), triggered=self.copy_edits)
+        self.paste_edits_action = QAction("&Paste edits", self, shortcut=QKeySequence("Ctrl+Shift+V"), triggered=self.paste_edits)
+        self.sync_edits_action = QAction("&Sync edits to selected", self, shortcut=QKeySequence("Ctrl+Shift+S"),
+                                         triggered=self.sync_edits)
+        for action in (self.copy_edits_action, self.paste_edits_action, self.sync_edits_action):
+            edit.addAction(action)
         view = bar.addMenu("&View")
         view.addAction(QAction("&Fit", self, shortcut=QKeySequence("Ctrl+0"), triggered=self.canvas.fit))
         view.addAction(QAction("&100 %", self, shortcut=QKeySequence("Ctrl+1"), triggered=self.canvas.actual_size))
-        self.original_action = QAction("Show &original", self, shortcut=QKeySequence("\\"), checkable=True)
+        # Held, not toggled (as in Lightroom): the key is watched by an application event filter.
+        self.original_action = QAction("Show &original (hold \\)", self, checkable=True)
         self.original_action.toggled.connect(self.canvas.set_show_original)
         view.addAction(self.original_action)
+        self._hold_original = HoldKey(Qt.Key.Key_Backslash, self.original_action.setChecked, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self._hold_original)
         self.split_action = QAction("&Before / after", self, shortcut=QKeySequence("Y"), checkable=True)
         self.split_action.toggled.connect(self.panel.compare.setChecked)
         view.addAction(self.split_action)
         for key, slot in (("[", lambda: self._scale_brush(1 / 1.2)), ("]", lambda: self._scale_brush(1.2)),
-                          ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle)):
+                          ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle),
+                          ("J", self.toggle_clipping)):
             QShortcut(QKeySequence(key), self, activated=slot)
 
     def _connect(self) -> None:
@@ -252,6 +281,8 @@ class MainWindow(QMainWindow):
         self.jobs.progress_changed.connect(self._on_job_progress)
         self.jobs.job_finished.connect(self._on_job_finished)
         p.instruction_submitted.connect(self.apply_instruction)
+        p.instruction_stacked.connect(lambda text: self.apply_instruction(text, new_layer=True))
+        p.typing_finished.connect(self.canvas.setFocus)
         p.auto_requested.connect(self.apply_auto)
         p.strength_changed.connect(self.preview_strength)
         p.strength_committed.connect(self.commit_strength)
@@ -328,7 +359,7 @@ class MainWindow(QMainWindow):
                     self._select_document(path)  # show it before the others are decoded
                 except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
                     log.info("cannot open %s", path, exc_info=True)
-                    errors.append(readable_error(exc))
+                    errors.append(open_error_text(exc))
                 continue
             self._opening.add(path)
             self.jobs.submit(_OpenJob(path, self.settings.preview_long_edge))
@@ -344,7 +375,7 @@ class MainWindow(QMainWindow):
     def _on_opened(self, job: "_OpenJob") -> None:
         self._opening.discard(job.path)
         if job.state != Job.DONE:
-            self.show_message(f"Could not open: {job.error}", error=True)
+            self.show_message(f"Could not open: {open_error_text(job.exception) if job.exception else job.error}", error=True)
             return
         if job.path not in self.documents:
             self._add_document(job.path, job.result)
@@ -418,8 +449,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ instructions
 
-    def apply_instruction(self, text: str) -> LayerState | None:
-        """Enter in the instruction box: a new layer (or a retyped pending one) and a request."""
+    def apply_instruction(self, text: str, new_layer: bool = False) -> LayerState | None:
+        """Enter in the instruction box: the selected instruction layer takes the new words
+        (keeping its strength and mask; one undo step); with no such layer, or ``new_layer``
+        (Ctrl+Enter, "New layer"), the words become a new layer on top."""
         text = text.strip()
         if not text:
             return None
@@ -428,8 +461,9 @@ class MainWindow(QMainWindow):
             return None
         doc = self.doc
         layer = doc.current_layer()
-        if layer is not None and doc.prediction_for(layer) is None and self._layer_key(doc, layer) in self._inflight:
-            # Retyped before the previous prediction came back: replace it (newer cancels pending).
+        if not new_layer and layer is not None and layer.kind == "instruction":
+            if layer.instruction == text:
+                return layer
             layer = doc.replace_layer(doc.current, f"Instruction “{text}”", instruction=text)
         else:
             layer = doc.add_layer(text, self.settings.default_strength, edge_aware=self.settings.edge_aware)
@@ -488,6 +522,13 @@ class MainWindow(QMainWindow):
             self._refresh()
             self.panel.set_status(f"Applied “{request.instruction}”" if request.instruction else "Applied auto")
         self._request_missing(doc)
+        if doc is not self.doc and not self._waiting(doc):
+            # Edits synced or restored on another photo: its thumbnail shows them.
+            renderer = self._renderers[doc.path]
+            self._set_thumbnail(doc, renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers]))
+
+    def _waiting(self, doc: Document) -> bool:
+        return any(x.visible and doc.prediction_for(x) is None and doc.errors.get(x.id) != x.instruction for x in doc.layers)
 
     def _on_prediction_failed(self, request: PredictRequest, message: str) -> None:
         doc_path, layer_id = request.key
@@ -495,6 +536,7 @@ class MainWindow(QMainWindow):
         doc = self.documents.get(Path(doc_path))
         if doc is not None:
             doc.errors[layer_id] = request.instruction
+            self._save_sidecar(doc)
         self.show_message(f"Could not apply “{request.instruction}”: {message}", error=True)
         if doc is self.doc:
             self._refresh()
@@ -518,8 +560,11 @@ class MainWindow(QMainWindow):
         self._refresh()
 
     def _save_sidecar(self, doc: Document) -> None:
+        # A layer the engine refused stays on screen (marked failed) but is not saved: it would
+        # only bring the error back on every reopen.
+        layers = tuple(x for x in doc.layers if doc.errors.get(x.id) != x.instruction)
         try:
-            save_sidecar(doc.path, doc.layers, doc.model_id, doc.size)
+            save_sidecar(doc.path, layers, doc.model_id, doc.size)
             doc.dirty = False
         except OSError as exc:
             self.show_message(f"Could not save the edits next to {doc.path.name}: {readable_error(exc)}", error=True)
@@ -689,7 +734,31 @@ class MainWindow(QMainWindow):
         out = self.renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers])
         self.canvas.set_images(out, self.renderer.base, doc.size)
         self._render_detail(doc.layers)
+        self._after_render(doc, out)
         self.preview_changed.emit()
+
+    def _after_render(self, doc: Document, out: np.ndarray) -> None:
+        """A finished frame: histogram, clipping warning, the filmstrip thumbnail."""
+        self.panel.histogram.set_pixels(out)
+        warning = clipping_warning(out, self.renderer.base) if doc.layers else ""
+        self.panel.set_clipping_warning(warning)
+        if self.canvas.clipping_shown():
+            self.canvas.set_clipping(clipping_overlay(out))
+        self._set_thumbnail(doc, out)
+
+    def _set_thumbnail(self, doc: Document, pixels: np.ndarray) -> None:
+        for i in range(self.filmstrip.count()):
+            item = self.filmstrip.item(i)
+            if Path(item.data(Qt.ItemDataRole.UserRole)) == doc.path:
+                item.setIcon(_thumbnail_icon(pixels))
+                return
+
+    def toggle_clipping(self) -> None:
+        """J: show blown highlights (red) and crushed shadows (blue) on the photo."""
+        if self.canvas.clipping_shown():
+            self.canvas.set_clipping(None)
+        elif self.canvas.has_image():
+            self.canvas.set_clipping(clipping_overlay(self.canvas.after_pixels()))
 
     def _refresh(self, render: bool = True) -> None:
         doc = self.doc
@@ -750,21 +819,45 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if self.doc is None:
             return
-        dialog = ExportDialog(self.settings, 1, self)
+        dialog = ExportDialog(self.settings, 1, self, about=f"{self.doc.path.name} with its own edits")
         if dialog.exec() == QDialog.DialogCode.Accepted:
             dialog.store(self.settings)
             self._save_settings()
-            self.start_export(dialog.options())
+            options = self._resolve_existing(dialog.options(), [self.doc.path])
+            if options is not None:
+                self.start_export(options)
 
     def batch_dialog(self) -> None:
         paths = self.batch_selection()
         if self.doc is None or not paths:
             return
-        dialog = ExportDialog(self.settings, len(paths), self)
+        from retouch_studio.app.presets import list_presets
+
+        try:
+            presets = [p.name for p in list_presets()]
+        except Exception:  # noqa: BLE001 - an unreadable preset folder must not block exporting
+            presets = []
+        entries = plan_batch(paths, self.documents)
+        dialog = ExportDialog(self.settings, len(paths), self, about=describe_batch(entries), presets=presets)
+        dialog.fallback.currentIndexChanged.connect(
+            lambda _i: dialog.about.setText(describe_batch(plan_batch(paths, self.documents, dialog.fallback_choice()),
+                                                           dialog.fallback_choice())))
         if dialog.exec() == QDialog.DialogCode.Accepted:
             dialog.store(self.settings)
             self._save_settings()
-            self.start_batch_export(dialog.options(), paths)
+            options = self._resolve_existing(dialog.options(), paths)
+            if options is not None:
+                self.start_batch_export(options, paths, dialog.fallback_choice())
+
+    def _resolve_existing(self, options: ExportOptions, paths: list[Path]) -> ExportOptions | None:
+        """Ask what to do when export files exist; None = the user cancelled."""
+        if options.existing != "ask":
+            return options
+        existing = [options.target_for(Path(p)) for p in paths if options.target_for(Path(p)).exists()]
+        if not existing:
+            return replace(options, existing="overwrite")
+        choice = ask_existing(self, existing, len(paths))
+        return None if choice is None else replace(options, existing=choice)
 
     def batch_selection(self) -> list[Path]:
         """Photos selected in the filmstrip; with one or none selected, every open photo."""
@@ -781,21 +874,71 @@ class MainWindow(QMainWindow):
         recipe = to_recipe(doc.layers, doc.model_id, doc.size)
         return self._submit_job(ExportJob([self._item_for(doc, recipe)], options, self._predictor, "Export"))
 
-    def start_batch_export(self, options: ExportOptions, paths: list[Path]) -> ExportJob | None:
-        """Apply the current photo's recipe to ``paths`` (masks scale with each photo's size)."""
-        doc = self.doc
-        if doc is None:
+    def start_batch_export(self, options: ExportOptions, paths: list[Path], fallback: str = "unchanged") -> ExportJob | None:
+        """Export ``paths``, each with its own edits (open document, else sidecar); photos without
+        edits get ``fallback``: ``unchanged``, ``skip`` or a preset name."""
+        fallback_recipe = None
+        if fallback not in ("unchanged", "skip"):
+            fallback_recipe = self._preset_recipe(fallback)
+            if fallback_recipe is None:
+                return None
+        entries = plan_batch(paths, self.documents, fallback, fallback_recipe)
+        items = [ExportItem(e.path, e.recipe, None, None, dict(e.predictions)) for e in entries if e.recipe is not None]
+        if not items:
+            self.show_message("Nothing to export: no selected photo has edits.", error=True)
             return None
-        items = []
-        for path in paths:
-            other = self.documents.get(Path(path))
-            if other is doc:
-                items.append(self._item_for(doc, to_recipe(doc.layers, doc.model_id, doc.size)))
-            else:
-                # Fresh layer ids would not matter; predictions are per photo and made in the job.
-                recipe = to_recipe(doc.layers, doc.model_id, doc.size)
-                items.append(ExportItem(Path(path), recipe))
         return self._submit_job(ExportJob(items, options, self._predictor, f"Batch export ({len(items)})"))
+
+    def _preset_recipe(self, name: str):
+        from retouch_studio.app.presets import PresetError, load_preset
+        from retouch_studio.model.recipe import Recipe
+
+        try:
+            preset = load_preset(name)
+            if preset.recipe is not None:
+                return Recipe.from_dict(preset.recipe, f"preset {name!r}")
+            return Recipe.single(preset.instruction_text(), preset.strength)
+        except (PresetError, ValueError) as exc:
+            self.show_message(f"Preset “{name}”: {readable_error(exc)}", error=True)
+            return None
+
+    # ------------------------------------------------------------------ copy / paste / sync edits
+
+    def copy_edits(self) -> None:
+        if self.doc is None or not self.doc.layers:
+            self.show_message("Nothing to copy: this photo has no edits.")
+            return
+        self._copied = copy_edits(self.doc)
+        self.show_message(f"Copied {len(self._copied.layers)} edit layer(s) of {self.doc.path.name}")
+
+    def paste_edits(self) -> None:
+        if self.doc is None or self._copied is None:
+            self.show_message("Copy edits first (Ctrl+Shift+C).")
+            return
+        self._paste_into(self.doc)
+        self._after_edit()
+        self.show_message(f"Pasted the edits of {self._copied.source}")
+
+    def sync_edits(self) -> None:
+        """The current photo's edits onto every other photo selected in the filmstrip."""
+        if self.doc is None or not self.doc.layers:
+            self.show_message("Nothing to sync: this photo has no edits.")
+            return
+        self._copied = copy_edits(self.doc)
+        targets = [self.documents[Path(i.data(Qt.ItemDataRole.UserRole))] for i in self.filmstrip.selectedItems()]
+        targets = [d for d in targets if d is not self.doc]
+        if not targets:
+            self.show_message("Select the photos to sync in the filmstrip (Ctrl-click) first.")
+            return
+        for doc in targets:
+            self._paste_into(doc)
+            self._save_sidecar(doc)
+            self._request_missing(doc)
+        self.show_message(f"Synced the edits of {self.doc.path.name} to {len(targets)} photo(s)")
+
+    def _paste_into(self, doc: Document) -> None:
+        layers = pasted_layers(self._copied, doc.size)
+        doc.set_layers(layers, f"Paste edits of {self._copied.source}")
 
     def _predictor(self):
         return self.worker.predictor(self.doc.model_id if self.doc else self.settings.model_dir)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -31,6 +30,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from retouch_studio.app.ui.histogram import HistogramView
+from retouch_studio.app.ui.keys import InstructionEdit
 
 SUGGESTIONS = (
     "brighten the shadows",
@@ -67,7 +69,9 @@ def format_plan_item(item) -> str:
 
 
 class SidePanel(QWidget):
-    instruction_submitted = Signal(str)
+    instruction_submitted = Signal(str)  # Enter: change the selected instruction layer (or add one)
+    instruction_stacked = Signal(str)  # Ctrl+Enter / "New layer": always a new layer on top
+    typing_finished = Signal()  # Enter or Esc: the keyboard goes back to the photo
     auto_requested = Signal()
     strength_changed = Signal(float)  # live, while dragging
     strength_committed = Signal(float)  # on release / numeric entry: one undo step
@@ -96,7 +100,9 @@ class SidePanel(QWidget):
         box = QGroupBox("Instruction")
         lay = QVBoxLayout(box)
         row = QHBoxLayout()
-        self.instruction = QLineEdit()
+        self.instruction = InstructionEdit()
+        self.instruction.escaped.connect(self.typing_finished)
+        self.instruction.stack_requested.connect(self._on_stack)
         self.instruction.setPlaceholderText("e.g. warmer and brighter, keep the sky")
         self.instruction.setClearButtonEnabled(True)
         self._history = QStringListModel([])
@@ -114,6 +120,9 @@ class SidePanel(QWidget):
         self.history_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.history_menu = QMenu(self)
         self.history_button.setMenu(self.history_menu)
+        self.new_layer_button = QPushButton("New layer")
+        self.new_layer_button.setToolTip("Apply the instruction as a new layer on top (Ctrl+Enter)")
+        self.new_layer_button.clicked.connect(self._on_stack)
         self.auto_button = QPushButton("Auto")
         self.auto_button.setToolTip("Let the model decide a balanced correction (an auto layer)")
         self.auto_button.clicked.connect(self.auto_requested)
@@ -121,8 +130,9 @@ class SidePanel(QWidget):
         row.addWidget(self.history_button)
         lay.addLayout(row)
         row = QHBoxLayout()
-        self.apply_button.setToolTip("Apply the instruction as a new layer (Enter)")
+        self.apply_button.setToolTip("Apply the instruction to the selected layer, or as the first layer (Enter)")
         row.addWidget(self.apply_button, 1)
+        row.addWidget(self.new_layer_button, 1)
         row.addWidget(self.auto_button, 1)
         lay.addLayout(row)
         self.suggestions = QLabel(
@@ -151,7 +161,15 @@ class SidePanel(QWidget):
         self.plan.setTextFormat(Qt.TextFormat.RichText)
         self.plan.setToolTip("What the editor understood")
         lay.addWidget(self.plan)
+        self.clip_warning = QLabel("")
+        self.clip_warning.setWordWrap(True)
+        self.clip_warning.setStyleSheet("color: #ffb74d; font-size: 11px;")
+        self.clip_warning.setVisible(False)
+        lay.addWidget(self.clip_warning)
         root.addWidget(box)
+
+        self.histogram = HistogramView()
+        root.addWidget(self.histogram)
 
         # Strength --------------------------------------------------------------------
         box = QGroupBox("Strength")
@@ -290,6 +308,13 @@ class SidePanel(QWidget):
         text = self.instruction.text().strip()
         if text:
             self.instruction_submitted.emit(text)
+        self.typing_finished.emit()
+
+    def _on_stack(self) -> None:
+        text = self.instruction.text().strip()
+        if text:
+            self.instruction_stacked.emit(text)
+        self.typing_finished.emit()
 
     def _use_suggestion(self, text: str) -> None:
         self.instruction.setText(text)
@@ -310,6 +335,10 @@ class SidePanel(QWidget):
     def set_status(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(f"color: {'#ff8a80' if error else '#bbb'}; font-size: 11px;")
         self.status.setText(text)
+
+    def set_clipping_warning(self, text: str) -> None:
+        self.clip_warning.setText(text)
+        self.clip_warning.setVisible(bool(text))
 
     def set_plan(self, plan: list) -> None:
         if not plan:

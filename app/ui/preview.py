@@ -25,33 +25,18 @@ def to_u8_mask(mask: np.ndarray) -> np.ndarray:
     return (np.clip(mask, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-MASK_LONG_EDGE = 768
-
-
-def preview_mask(
-    layer: LayerState, image_size: tuple[int, int], source: np.ndarray, long_edge: int = MASK_LONG_EDGE
-) -> np.ndarray | None:
+def preview_mask(layer: LayerState, image_size: tuple[int, int], source: np.ndarray) -> np.ndarray | None:
     """The layer's mask at the size of ``source`` (float32), or None when it applies everywhere.
 
-    Rasterised and edge-refined by ``model.recipe.layer_mask`` (the export's code) at no more
-    than ``long_edge`` pixels, then upsampled: the bilateral refinement works on a grid that is a
-    fixed fraction of the long edge, so the result is the same up to the sharpness of the mask's
-    own edges, at a fraction of the cost (painting must not stall the window).
+    Rasterised by ``model.recipe.layer_mask``, the export's code, directly at the preview's size
+    (the preview is the size of the viewport, and edge-aware strokes decide per pixel colour).
     """
-    from PIL import Image
-
     from retouch_studio.model.recipe import layer_mask
 
     if not layer.has_mask:
         return None
     h, w = source.shape[:2]
-    s = min(1.0, long_edge / max(h, w))
-    if s >= 1.0:
-        return layer_mask(to_recipe_layer(layer), tuple(image_size), (w, h), source)
-    size = (max(1, round(w * s)), max(1, round(h * s)))
-    small = np.asarray(Image.fromarray(source).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0))
-    mask = layer_mask(to_recipe_layer(layer), tuple(image_size), size, small)
-    return np.asarray(Image.fromarray(mask.astype(np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR))
+    return layer_mask(to_recipe_layer(layer), tuple(image_size), (w, h), source)
 
 
 def apply_full(pixels: np.ndarray, prediction, strength: float = 1.0, mask: np.ndarray | None = None) -> np.ndarray:
