@@ -41,6 +41,8 @@ from retouch_studio.app.ui.keys import HoldKey
 from retouch_studio.app.ui.panel import SidePanel
 from retouch_studio.app.ui.photo_edits import CopiedEdits, copy_edits, describe_batch, pasted_layers, plan_batch
 from retouch_studio.app.ui.preview import PreviewRenderer
+from retouch_studio.app.ui.stroke_preview import StrokePreview
+from retouch_studio.app.ui.warmup import warm_up
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +171,12 @@ class MainWindow(QMainWindow):
         self._full_loading: set[Path] = set()
         self._opening: set[Path] = set()
         self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
-        self._stroke_timer = QTimer(self, singleShot=True, interval=0, timeout=self._preview_stroke)
+        self._live_stroke: StrokePreview | None = None
+        self._show_next_opened = False
+        self._open_errors: list[str] = []
+        self.stroke_times: list[float] = []
+        self._draft: tuple[PreviewRenderer, PreviewRenderer] | None = None  # (renderer, its half-size twin)
+        self._resize_timer = QTimer(self, singleShot=True, interval=250, timeout=self._fit_renderer_to_view)
         self._live_strength: float | None = None
         self._slider_timer = QTimer(self, singleShot=True, interval=0, timeout=self._draw_live_strength)
         self.frame_times: list[float] = []
@@ -223,6 +230,8 @@ class MainWindow(QMainWindow):
         self.canvas.brush_size = self.settings.brush_size
         self._refresh()
         self.worker.preload(self.settings.model_dir)
+        if not self.worker.synchronous:
+            warm_up()
 
     # ------------------------------------------------------------------ setup
 
@@ -303,6 +312,7 @@ class MainWindow(QMainWindow):
         c.stroke_finished.connect(self._on_stroke_finished)
         c.zoom_changed.connect(lambda z: self._update_status())
         c.view_changed.connect(self._detail_timer.start)
+        c.view_changed.connect(self._resize_timer.start)
         c.brush_size_changed.connect(self._set_brush_size)
         self.filmstrip.currentItemChanged.connect(self._on_filmstrip_current)
 
@@ -338,54 +348,48 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def open_paths(self, paths) -> list[Document]:
-        """Open photos (folders expand to their photos); failures become one message.
+        """Open photos (folders expand to their photos); each failure becomes a message.
 
-        The first new photo is decoded (at screen size) right away and shown; the others are
-        decoded by background jobs and join the filmstrip as they arrive, so opening a folder of
-        many photos never stalls the window. Returns the documents open once this returns.
+        Every photo is decoded (at screen size) by a background job, so the window never waits
+        for a decoder; the first one that opens is shown, the others join the filmstrip as they
+        arrive. With ``synchronous`` jobs (tests) they are all open when this returns. Returns
+        the documents open once this returns.
         """
         targets = [p.resolve() if p.exists() else p for p in expand_paths(paths)]
-        errors: list[str] = []
-        first: Path | None = None
-        queued = False
+        show: Path | None = None
+        queued = []
         for path in targets:
             if path in self.documents or path in self._opening:
-                first = first or path
+                show = show or (path if path in self.documents else None)
                 continue
-            if first is None:
-                try:
-                    self._load_document(path)
-                    first = path
-                    self._select_document(path)  # show it before the others are decoded
-                except Exception as exc:  # noqa: BLE001 - a broken file is a message, not a crash
-                    log.info("cannot open %s", path, exc_info=True)
-                    errors.append(open_error_text(exc))
-                continue
+            queued.append(path)
+        self._open_errors = []
+        if show is not None:
+            self._select_document(show)
+        elif queued:
+            self._show_next_opened = True
+            self.panel.set_busy(True, f"Opening {queued[0].name}…" + (f" (+{len(queued) - 1})" if len(queued) > 1 else ""))
+        for path in queued:
             self._opening.add(path)
             self.jobs.submit(_OpenJob(path, self.settings.preview_long_edge))
-            queued = True
-        if errors:
-            self.show_message("Could not open: " + " | ".join(errors), error=True)
-        if first is not None and first in self.documents:
-            self._select_document(first)
-        if first is not None or queued:
+        if show is not None or queued:
             self._save_settings()
         return [self.documents[p] for p in targets if p in self.documents]
 
     def _on_opened(self, job: "_OpenJob") -> None:
         self._opening.discard(job.path)
+        if not self._opening:
+            self.panel.set_busy(False)
         if job.state != Job.DONE:
-            self.show_message(f"Could not open: {open_error_text(job.exception) if job.exception else job.error}", error=True)
+            # One message for the photos of one open that failed.
+            self._open_errors.append(open_error_text(job.exception) if job.exception else str(job.error))
+            self.show_message("Could not open: " + " | ".join(self._open_errors), error=True)
             return
         if job.path not in self.documents:
             self._add_document(job.path, job.result)
-            if self.doc is None:
+            if self.doc is None or self._show_next_opened:
+                self._show_next_opened = False
                 self._select_document(job.path)
-
-    def _load_document(self, path: Path) -> Document:
-        # A screen-size decode (JPEG DCT scaling, RAW embedded preview) keeps opening instant;
-        # full resolution is decoded by the export job, off the GUI thread.
-        return self._add_document(path, load_preview_photo(path, self.settings.preview_long_edge))
 
     def _add_document(self, path: Path, photo) -> Document:
         base = np.ascontiguousarray(photo.pixels)
@@ -403,7 +407,7 @@ class MainWindow(QMainWindow):
                 self.show_message(f"{path.name}: edits were made with model '{model_id or 'default'}'; "
                                   "re-predicting with the current model")
         self.documents[path] = doc
-        self._renderers[path] = PreviewRenderer(base, doc.size)
+        self._renderers[path] = self._make_renderer(doc)
         item = QListWidgetItem(_thumbnail_icon(base), path.name)
         item.setData(Qt.ItemDataRole.UserRole, str(path))
         item.setToolTip(f"{path}\n{doc.size[0]} × {doc.size[1]}")
@@ -429,11 +433,42 @@ class MainWindow(QMainWindow):
         if self.doc is not None and self.doc.path == path:
             return
         self.doc = self.documents[path]
+        if self._screen_edge(self.doc) != max(self._renderers[path].base.shape[:2]):
+            self._renderers[path] = self._make_renderer(self.doc)  # the window changed size since
         self.renderer = self._renderers[path]
         self.detail, self._full = None, None  # one full-resolution photo in memory at a time
         self.canvas.clear_detail()
         self.canvas.fit_mode = True
         self._refresh()
+
+    # ------------------------------------------------------------------ screen-size rendering
+
+    def _screen_edge(self, doc: Document) -> int:
+        """Long edge, in device pixels, of ``doc`` fitted into the canvas (never above its preview).
+
+        Previews are rendered at this size, so every slider frame and brush move costs what the
+        screen shows, not what the photo holds; zooming past it shows the full-resolution detail.
+        """
+        w, h = doc.size
+        dpr = self.canvas.devicePixelRatioF()
+        cw, ch = max(self.canvas.width(), 320) * dpr, max(self.canvas.height(), 240) * dpr
+        fit = min(cw / w, ch / h) * max(w, h)
+        # Steps of 128 px so small resizes keep the caches; at least 768 px (the model's proxy).
+        edge = max(768, int(-(-fit // 128) * 128))
+        return min(edge, max(doc.pixels.shape[:2]))
+
+    def _make_renderer(self, doc: Document) -> PreviewRenderer:
+        return PreviewRenderer(downscale_u8(doc.pixels, self._screen_edge(doc)), doc.size)
+
+    def _fit_renderer_to_view(self) -> None:
+        doc = self.doc
+        if doc is None or self.renderer is None or self._stroke is not None:
+            return
+        if self._screen_edge(doc) != max(self.renderer.base.shape[:2]):
+            self._renderers[doc.path] = self.renderer = self._make_renderer(doc)
+            self.detail = None
+            self._refresh()
+            self._update_detail()
 
     # ------------------------------------------------------------------ drag and drop
 
@@ -611,10 +646,24 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         layers = list(doc.layers)
         layers[doc.current] = replace(layers[doc.current], strength=self._live_strength)
-        out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
+        predictions = [doc.prediction_for(x) for x in doc.layers]
+        above = any(x.visible and p is not None for x, p in zip(layers[doc.current + 1 :], predictions[doc.current + 1 :]))
+        if above and self.panel.slider.isSliderDown():
+            # Layers above must re-slice each frame: while the hand moves, at half the screen
+            # size (a quarter of the work); the release renders at full screen size.
+            out = self._draft_renderer().render(layers, predictions)
+        else:
+            out = self.renderer.render(layers, predictions)
+            self._render_detail(layers)
         self.canvas.set_after(out)
-        self._render_detail(layers)
         self.frame_times.append(time.perf_counter() - t0)
+
+    def _draft_renderer(self) -> PreviewRenderer:
+        if self._draft is None or self._draft[0] is not self.renderer:
+            base = self.renderer.base
+            small = downscale_u8(base, max(256, max(base.shape[:2]) // 2))
+            self._draft = (self.renderer, PreviewRenderer(small, self.doc.size))
+        return self._draft[1]
 
     def commit_strength(self, strength: float) -> None:
         self._slider_timer.stop()
@@ -657,12 +706,24 @@ class MainWindow(QMainWindow):
         return StrokeData(tuple(points), p.brush_size.value(), p.feather.value(), p.flow.value(), p.brush_mode() == "erase")
 
     def _on_stroke_started(self, pos: QPointF) -> None:
-        if self.doc is None or self.doc.current_layer() is None:
+        doc = self.doc
+        if doc is None or doc.current_layer() is None:
             self.show_message("Apply an instruction first: the brush paints where the selected layer applies.", error=True)
             self._stroke = None
             return
         self._stroke = [(pos.x(), pos.y())]
-        self._preview_stroke()
+        self._live_stroke = None
+        layer = doc.current_layer()
+        if layer.visible and doc.prediction_for(layer) is not None:
+            p = self.panel
+            self._live_stroke = StrokePreview(
+                self.renderer, doc.layers, [doc.prediction_for(x) for x in doc.layers], doc.current,
+                size=p.brush_size.value(), feather=p.feather.value(), flow=p.flow.value(),
+                erase=p.brush_mode() == "erase", edge_aware=layer.edge_aware)
+            # Zoomed in, the full-resolution detail is redrawn on release; meanwhile the live
+            # stroke shows on the screen-size preview.
+            self.canvas.clear_detail()
+        self._draw_stroke_point(pos)
 
     def _on_stroke_moved(self, pos: QPointF) -> None:
         if self._stroke is None:
@@ -670,38 +731,40 @@ class MainWindow(QMainWindow):
         lx, ly = self._stroke[-1]
         if (pos.x() - lx) ** 2 + (pos.y() - ly) ** 2 >= max(1.0, self.panel.brush_size.value() * 0.08) ** 2:
             self._stroke.append((pos.x(), pos.y()))
-            # Coalesce mouse moves: redraw once the event queue is drained.
-            if not self._stroke_timer.isActive():
-                self._stroke_timer.start()
+            self._draw_stroke_point(pos)
 
-    def _preview_stroke(self) -> None:
-        # While painting, show the raw stroke (edge snapping runs once, on release).
-        doc = self.doc
-        if self._stroke is None or doc is None or doc.current_layer() is None:
+    def _draw_stroke_point(self, pos: QPointF) -> None:
+        live = self._live_stroke
+        if live is None:
             return
-        layers = list(doc.layers)
-        cur = layers[doc.current]
-        layers[doc.current] = replace(cur, strokes=cur.strokes + (self._current_stroke(self._stroke),), edge_aware=False)
-        out = self.renderer.render(layers, [doc.prediction_for(x) for x in doc.layers])
-        self.canvas.set_after(out)
-        self._render_detail(layers)
+        t0 = time.perf_counter()
+        live.add_point(pos.x(), pos.y())
+        self.canvas.set_after(live.out)
         if self.panel.overlay.isChecked():
-            self.canvas.set_overlay(self.renderer.mask_of(layers[doc.current]))
+            self.canvas.set_overlay(live.mask)
+        self.stroke_times.append(time.perf_counter() - t0)
 
     def _on_stroke_finished(self) -> None:
         if self._stroke is None or self.doc is None:
             return
-        self._stroke_timer.stop()
         stroke = self._current_stroke(self._stroke)
-        self._stroke = None
-        self.paint_stroke(stroke)
+        live, self._stroke, self._live_stroke = self._live_stroke, None, None
+        self.paint_stroke(stroke, live.finished_mask() if live is not None else None)
 
-    def paint_stroke(self, stroke: StrokeData) -> None:
-        """Add a stroke (image coordinates) to the selected layer's mask: one undo step."""
-        if self.doc is None or self.doc.current_layer() is None:
+    def paint_stroke(self, stroke: StrokeData, mask: np.ndarray | None = None) -> None:
+        """Add a stroke (image coordinates) to the selected layer's mask: one undo step.
+
+        ``mask``: the layer's mask with the stroke, already drawn live at preview size.
+        """
+        doc = self.doc
+        if doc is None or doc.current_layer() is None:
             self.show_message("Apply an instruction first: the brush paints where the selected layer applies.", error=True)
             return
-        self._edit(lambda d: d.add_stroke(d.current, stroke))
+        doc.add_stroke(doc.current, stroke)
+        if mask is not None:
+            self.renderer.adopt_mask(doc.current_layer(), mask)
+        self._after_edit()
+        self._update_detail()
 
     def _clear_mask(self) -> None:
         if self.doc is not None and self.doc.current_layer() is not None and self.doc.current_layer().strokes:
@@ -987,7 +1050,7 @@ class MainWindow(QMainWindow):
         full, preview = job.result
         if doc.path.suffix.lower() in RAW_EXTENSIONS:
             doc.pixels = np.ascontiguousarray(preview)
-            self._renderers[doc.path] = PreviewRenderer(doc.pixels, doc.size)
+            self._renderers[doc.path] = self._make_renderer(doc)
         if doc is self.doc:
             self._full = (doc, full)
             self.renderer = self._renderers[doc.path]

@@ -119,6 +119,19 @@ class PreviewRenderer:
         cache = self._cache.get(layer.id)
         return cache.mask if cache is not None else None
 
+    def edited_of(self, layer: LayerState) -> np.ndarray | None:
+        """The layer's input with its edit at full strength, everywhere (uint8), if rendered."""
+        cache = self._cache.get(layer.id)
+        return cache.edited if cache is not None else None
+
+    def adopt_mask(self, layer: LayerState, mask: np.ndarray) -> None:
+        """Take ``mask`` (uint8, preview size) as ``layer``'s rendered mask (a stroke drawn live)."""
+        cache = self._cache.get(layer.id)
+        if cache is not None:
+            cache.mask = mask
+            cache.mask_sig = (layer.strokes, layer.edge_aware, layer.invert)
+            cache.strength = -1.0
+
     def input_of(self, layer: LayerState) -> np.ndarray | None:
         cache = self._cache.get(layer.id)
         return cache.source if cache is not None else None

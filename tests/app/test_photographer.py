@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from retouch_studio.app.ui.document import StrokeData
 from retouch_studio.app.ui.export import ExportOptions
@@ -262,3 +262,101 @@ def test_a_photo_over_the_pixel_limit_is_refused_in_plain_words(window, tmp_path
     window.open_paths([big])
     assert "huge.jpg" in window.last_error and "300 MP" in window.last_error
     assert "allow_large" not in window.last_error and "=True" not in window.last_error
+
+
+def test_opening_never_decodes_on_the_gui_thread(qtbot, photo, predictor, monkeypatch):
+    import threading
+
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui import main_window
+    from retouch_studio.app.ui.main_window import MainWindow
+
+    threads = []
+    real = main_window.load_preview_photo
+
+    def spy(path, long_edge):
+        threads.append(threading.current_thread())
+        return real(path, long_edge)
+
+    monkeypatch.setattr(main_window, "load_preview_photo", spy)
+    w = MainWindow(Settings(), loader=lambda m: predictor, synchronous=False, save_settings=False)
+    qtbot.addWidget(w)
+    w.open_paths([photo])
+    assert w.doc is None and w.panel.busy.isVisibleTo(w) and "Opening" in w.panel.status.text()
+    qtbot.waitUntil(lambda: w.doc is not None, timeout=20000)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert not w.panel.busy.isVisibleTo(w)
+    w.close()
+
+
+def _big_photo(tmp_path, photo):
+    big = tmp_path / "big.jpg"
+    Image.open(photo).convert("RGB").resize((2400, 1598), Image.Resampling.BICUBIC).save(big, quality=92)
+    return big
+
+
+def test_previews_are_rendered_at_the_size_the_screen_shows(qtbot, tmp_path, photo, predictor):
+    from retouch_studio.app.settings import Settings
+    from retouch_studio.app.ui.main_window import MainWindow
+
+    w = MainWindow(Settings(preview_long_edge=2048), loader=lambda m: predictor, synchronous=True, save_settings=False)
+    qtbot.addWidget(w)
+    w.resize(900, 700)
+    w.show()
+    w.open_paths([_big_photo(tmp_path, photo)])
+    fit = max(w.canvas.width(), w.canvas.height()) * w.canvas.devicePixelRatioF()
+    assert max(w.doc.pixels.shape[:2]) == 2048  # decoded for zooming
+    assert max(w.renderer.base.shape[:2]) <= max(768, fit + 128)  # rendered for the screen
+    w.close()
+
+
+def test_brush_moves_touch_only_the_newest_piece_and_release_reuses_the_live_mask(window, tmp_path, photo, predictor, qtbot):
+    from retouch_studio.app.ui.preview import preview_mask
+
+    window.open_paths([photo])
+    window.apply_instruction("make it warm")
+    window.apply_instruction("dark mood", new_layer=True)
+    window.worker.wait_until_idle()
+    window.panel.layers.setCurrentRow(1)  # paint on the lower layer, below "dark mood"
+    window.panel.brush_enabled.setChecked(True)
+    window.panel.brush_size.setValue(80)
+    r = window.renderer
+    slices, masks = r.slices, r.mask_renders
+    c = window.canvas
+    start = c.to_widget(QPointF(100, 100))
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=start.toPoint())
+    live = window._live_stroke
+    frames = []
+    for x in range(110, 400, 12):
+        before = live.out.copy()
+        p = c.to_widget(QPointF(x, 120))
+        qtbot.mouseMove(c, p.toPoint())
+        changed = np.argwhere((live.out != before).any(-1))
+        if len(changed):
+            frames.append(changed.max(0) - changed.min(0))
+    # each move re-composited a box about the brush's size, never the whole preview
+    h, w_ = live.out.shape[:2]
+    assert frames and max(f[1] for f in frames) < 0.5 * w_
+    assert r.slices == slices and r.mask_renders == masks  # no full re-slice or re-rasterise while painting
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=p.toPoint())
+    layer = window.doc.layers[0]
+    assert len(layer.strokes) == 1 and r.mask_of(layer) is live.finished_mask()  # adopted, not redone
+    exact = preview_mask(layer, window.doc.size, r.input_of(layer))
+    assert np.abs(r.mask_of(layer).astype(np.float32) / 255 - exact).mean() < 0.01
+    assert np.abs(window.canvas._buffers[0].astype(int) - live.out).mean() < 1.0  # what was shown is what stays
+
+
+def test_slider_on_a_lower_layer_draws_at_half_size_while_dragging(window, photo, predictor):
+    window.open_paths([photo])
+    window.apply_instruction("make it warm")
+    window.apply_instruction("dark mood", new_layer=True)
+    window.worker.wait_until_idle()
+    window.panel.layers.setCurrentRow(1)
+    full = window.canvas._buffers[0].shape
+    window.panel.slider.setSliderDown(True)
+    window.panel.slider.setValue(40)
+    window._slider_timer.stop()
+    window._draw_live_strength()
+    assert window.canvas._buffers[0].shape[1] <= full[1] // 2 + 1
+    window.panel.slider.setSliderDown(False)
+    assert window.canvas._buffers[0].shape == full and window.doc.layers[0].strength == pytest.approx(0.4)
