@@ -132,6 +132,7 @@ class Document:
         self.predictions: dict[tuple, Any] = {}
         self.errors: dict[str, str] = {}
         self.dirty = False
+        self.library: Any = None  # app.ui.library.Library: flag, rating, snapshots
 
     @property
     def is_full_resolution(self) -> bool:

@@ -33,15 +33,39 @@ EXISTING = ("ask", "overwrite", "rename", "skip")
 # ---------------------------------------------------------------------------------------------
 
 
-def save_sidecar(photo_path: str | os.PathLike, layers, model_id: str, image_size: tuple[int, int]) -> Path | None:
-    """Write the recipe next to the photo atomically; an empty recipe removes the sidecar."""
-    from retouch_studio.model.recipe import save_recipe, sidecar_path
+def save_sidecar(photo_path: str | os.PathLike, layers, model_id: str, image_size: tuple[int, int],
+                 extras: dict | None = None) -> Path | None:
+    """Write the recipe next to the photo atomically; nothing to keep removes the sidecar.
+
+    ``extras``: what the app keeps beside the recipe (rating, flag, snapshots; see
+    ``app.ui.library``), stored as extra keys the recipe reader ignores.
+    """
+    import json
+
+    from retouch_studio.model.atomic import write_text_atomic
+    from retouch_studio.model.recipe import sidecar_path
 
     path = sidecar_path(photo_path)
-    if not layers:
+    extras = {k: v for k, v in (extras or {}).items() if v}
+    if not layers and not extras:
         path.unlink(missing_ok=True)
         return None
-    return save_recipe(to_recipe(layers, model_id, image_size), path)
+    data = to_recipe(layers, model_id, image_size).to_dict()
+    data.update(extras)
+    return write_text_atomic(path, json.dumps(data, indent=2))
+
+
+def load_sidecar_extras(photo_path: str | os.PathLike) -> dict:
+    """The app's extra keys of the photo's sidecar ({} when there is none or it is unreadable)."""
+    import json
+
+    from retouch_studio.model.recipe import sidecar_path
+
+    try:
+        data = json.loads(sidecar_path(photo_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: data[k] for k in ("rating", "flag", "snapshots") if isinstance(data, dict) and k in data}
 
 
 def load_sidecar(photo_path: str | os.PathLike):

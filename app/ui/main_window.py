@@ -22,7 +22,10 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QApplication,
+    QComboBox,
+    QInputDialog,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,11 +36,20 @@ from retouch_studio.app.worker import Job, JobQueue, ModelWorker, PredictRequest
 
 from retouch_studio.app.ui.canvas import Canvas
 from retouch_studio.app.ui.detail import DetailView
+from retouch_studio.app.ui.develop_panel import LiveParams
 from retouch_studio.app.ui.dialogs import ExportDialog, SettingsDialog, ask_existing
 from retouch_studio.app.ui.document import Document, LayerState, StrokeData, to_recipe
-from retouch_studio.app.ui.export import ExportItem, ExportJob, ExportOptions, load_sidecar, save_sidecar
+from retouch_studio.app.ui.export import (
+    ExportItem,
+    ExportJob,
+    ExportOptions,
+    load_sidecar,
+    load_sidecar_extras,
+    save_sidecar,
+)
 from retouch_studio.app.ui.histogram import clipping_overlay, clipping_warning
 from retouch_studio.app.ui.keys import HoldKey
+from retouch_studio.app.ui.library import FILTERS, Library
 from retouch_studio.app.ui.panel import SidePanel
 from retouch_studio.app.ui.photo_edits import CopiedEdits, copy_edits, describe_batch, pasted_layers, plan_batch
 from retouch_studio.app.ui.preview import PreviewRenderer
@@ -104,6 +116,12 @@ class _FullLoadJob(Job):
         return np.ascontiguousarray(full), make_preview(pixels, self.long_edge)
 
 
+def _new_layer_id() -> str:
+    from retouch_studio.app.ui.document import _new_id
+
+    return _new_id()
+
+
 def open_error_text(exc: BaseException) -> str:
     """Why a photo did not open, in the app's words (no programming-interface hints)."""
     from retouch_studio.model.imaging.photo import TooLargeError
@@ -131,6 +149,20 @@ def _thumbnail_icon(pixels_u8: np.ndarray) -> QIcon:
     h, w = small.shape[:2]
     img = QImage(small.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     return QIcon(QPixmap.fromImage(img))
+
+
+class _ParamsJob(Job):
+    """What a layer's words set, as parameter values (``ParamsPredictor.params_for``)."""
+
+    def __init__(self, doc: Document, layer: LayerState, key: tuple, proxy: np.ndarray):
+        super().__init__(f"Reading “{layer.instruction}”")
+        self.doc, self.layer, self.key, self.proxy = doc, layer, key, proxy
+
+    def run(self, progress):
+        from retouch_studio.model.params import ParamsPredictor
+
+        params, _items = ParamsPredictor().params_for(self.proxy, self.layer.instruction)
+        return params
 
 
 class MainWindow(QMainWindow):
@@ -172,6 +204,9 @@ class MainWindow(QMainWindow):
         self._opening: set[Path] = set()
         self._detail_timer = QTimer(self, singleShot=True, interval=60, timeout=self._update_detail)
         self._live_stroke: StrokePreview | None = None
+        self.live_params = LiveParams(synchronous=self.worker.synchronous, parent=self)
+        self._develop_params: dict[tuple, tuple[dict, str]] = {}  # (layer id, text, model) -> (params, source)
+        self._live_grid: tuple[dict, object] | None = None  # the newest (params, Prediction) drawn live
         self._show_next_opened = False
         self._open_errors: list[str] = []
         self.stroke_times: list[float] = []
@@ -208,10 +243,24 @@ class MainWindow(QMainWindow):
         lv.setSpacing(2)
         lv.addWidget(self.banner)
         lv.addWidget(self.canvas, 1)
+        row = QHBoxLayout()
+        self.filter = QComboBox()
+        self.filter.addItems(list(FILTERS))
+        self.filter.setToolTip("Show only some photos: flag with P (pick), X (reject), U (none); rate with 0-5")
+        self.filter.currentTextChanged.connect(lambda _t: self._apply_filter())
+        row.addWidget(QLabel("Filmstrip:"))
+        row.addWidget(self.filter)
+        row.addStretch(1)
+        lv.addLayout(row)
         lv.addWidget(self.filmstrip)
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self.panel)
+        side = QScrollArea()
+        side.setWidget(self.panel)
+        side.setWidgetResizable(True)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumWidth(self.panel.minimumWidth() + 16)
+        splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setSizes([1000, 360])
@@ -279,8 +328,22 @@ class MainWindow(QMainWindow):
         view.addAction(self.split_action)
         for key, slot in (("[", lambda: self._scale_brush(1 / 1.2)), ("]", lambda: self._scale_brush(1.2)),
                           ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle),
-                          ("J", self.toggle_clipping)):
+                          ("J", self.toggle_clipping), ("P", lambda: self.set_flag("pick")),
+                          ("X", lambda: self.set_flag("reject")), ("U", lambda: self.set_flag(""))):
             QShortcut(QKeySequence(key), self, activated=slot)
+
+        for stars in range(6):
+            QShortcut(QKeySequence(str(stars)), self, activated=lambda n=stars: self.set_rating(n))
+        library = bar.addMenu("&Photo")
+        self.snapshot_action = QAction("Take &snapshot…", self, shortcut=QKeySequence("Ctrl+Shift+N"),
+                                       triggered=lambda: self.take_snapshot())
+        library.addAction(self.snapshot_action)
+        self.snapshots_menu = library.addMenu("&Restore snapshot")
+        self.snapshots_menu.aboutToShow.connect(self._fill_snapshots)
+        library.addSeparator()
+        self.presets_menu = library.addMenu("Apply &preset")
+        self.presets_menu.aboutToShow.connect(self._fill_presets)
+        library.addAction(QAction("Save layer as preset…", self, triggered=lambda: self.save_preset()))
 
     def _connect(self) -> None:
         w, p, c = self.worker, self.panel, self.canvas
@@ -307,6 +370,9 @@ class MainWindow(QMainWindow):
         p.export_requested.connect(self.export_dialog)
         p.batch_export_requested.connect(self.batch_dialog)
         p.cancel_requested.connect(self.cancel_export)
+        p.develop.params_moved.connect(self.preview_params)
+        p.develop.params_committed.connect(self.commit_params)
+        self.live_params.ready.connect(self._on_live_params)
         c.stroke_started.connect(self._on_stroke_started)
         c.stroke_moved.connect(self._on_stroke_moved)
         c.stroke_finished.connect(self._on_stroke_finished)
@@ -408,10 +474,12 @@ class MainWindow(QMainWindow):
                                   "re-predicting with the current model")
         self.documents[path] = doc
         self._renderers[path] = self._make_renderer(doc)
+        doc.library = Library.from_extras(load_sidecar_extras(path))
         item = QListWidgetItem(_thumbnail_icon(base), path.name)
         item.setData(Qt.ItemDataRole.UserRole, str(path))
         item.setToolTip(f"{path}\n{doc.size[0]} × {doc.size[1]}")
         self.filmstrip.addItem(item)
+        self._show_library(doc)
         self.settings.add_recent(path)
         if path.suffix.lower() in RAW_EXTENSIONS:
             self._load_full(doc)
@@ -599,7 +667,7 @@ class MainWindow(QMainWindow):
         # only bring the error back on every reopen.
         layers = tuple(x for x in doc.layers if doc.errors.get(x.id) != x.instruction)
         try:
-            save_sidecar(doc.path, layers, doc.model_id, doc.size)
+            save_sidecar(doc.path, layers, doc.model_id, doc.size, doc.library.extras() if doc.library else None)
             doc.dirty = False
         except OSError as exc:
             self.show_message(f"Could not save the edits next to {doc.path.name}: {readable_error(exc)}", error=True)
@@ -670,6 +738,198 @@ class MainWindow(QMainWindow):
         self._live_strength = None
         if self.doc is not None and self.doc.current_layer() is not None:
             self._edit(lambda d: d.set_strength(d.current, strength))
+
+    # ------------------------------------------------------------------ flags, ratings, snapshots, presets
+
+    def _targets(self) -> list[Document]:
+        """The photos selected in the filmstrip (at least the current one)."""
+        docs = [self.documents[Path(i.data(Qt.ItemDataRole.UserRole))] for i in self.filmstrip.selectedItems()]
+        if self.doc is not None and self.doc not in docs:
+            docs.append(self.doc)
+        return docs
+
+    def set_flag(self, flag: str) -> None:
+        for doc in self._targets():
+            doc.library.flag = flag
+            self._save_sidecar(doc)
+            self._show_library(doc)
+        self._apply_filter()
+
+    def set_rating(self, stars: int) -> None:
+        for doc in self._targets():
+            doc.library.rating = stars
+            self._save_sidecar(doc)
+            self._show_library(doc)
+        self._apply_filter()
+
+    def _show_library(self, doc: Document) -> None:
+        for i in range(self.filmstrip.count()):
+            item = self.filmstrip.item(i)
+            if Path(item.data(Qt.ItemDataRole.UserRole)) == doc.path:
+                badge = doc.library.badge()
+                item.setText(f"{badge}  {doc.path.name}" if badge else doc.path.name)
+
+    def _apply_filter(self) -> None:
+        name = self.filter.currentText()
+        for i in range(self.filmstrip.count()):
+            item = self.filmstrip.item(i)
+            doc = self.documents.get(Path(item.data(Qt.ItemDataRole.UserRole)))
+            item.setHidden(doc is not None and not doc.library.passes(name))
+
+    def take_snapshot(self, name: str | None = None) -> None:
+        """A named copy of the current photo's edits, kept in its sidecar."""
+        doc = self.doc
+        if doc is None:
+            return
+        if name is None:
+            default = f"Snapshot {len(doc.library.snapshots) + 1}"
+            name, ok = QInputDialog.getText(self, "Snapshot", "Name:", text=default)
+            if not ok or not name.strip():
+                return
+        doc.library.take_snapshot(name.strip(), doc.layers)
+        self._save_sidecar(doc)
+        self.show_message(f"Snapshot “{name.strip()}” taken ({len(doc.layers)} layer(s))")
+
+    def restore_snapshot(self, name: str) -> None:
+        doc = self.doc
+        layers = doc.library.snapshot_layers(name) if doc is not None else None
+        if layers is None:
+            return
+        doc.set_layers(layers, f"Snapshot “{name}”")
+        self._after_edit()
+
+    def _fill_snapshots(self) -> None:
+        self.snapshots_menu.clear()
+        for snap in (self.doc.library.snapshots if self.doc else []):
+            self.snapshots_menu.addAction(snap["name"], lambda n=snap["name"]: self.restore_snapshot(n))
+        if self.snapshots_menu.isEmpty():
+            self.snapshots_menu.addAction("(none)").setEnabled(False)
+
+    def _fill_presets(self) -> None:
+        from retouch_studio.app.presets import list_presets
+
+        self.presets_menu.clear()
+        try:
+            presets = list_presets()
+        except Exception as exc:  # noqa: BLE001 - an unreadable preset folder is a message
+            self.show_message(f"Presets: {readable_error(exc)}", error=True)
+            presets = []
+        for preset in presets:
+            self.presets_menu.addAction(preset.name, lambda n=preset.name: self.apply_preset(n))
+        if not presets:
+            self.presets_menu.addAction("(none: save one from a layer)").setEnabled(False)
+
+    def apply_preset(self, name: str) -> None:
+        """A preset (the command line's store) as a new layer, or its recipe's layers on top."""
+        recipe = self._preset_recipe(name)
+        if recipe is None or self.doc is None:
+            return
+        from retouch_studio.app.ui.document import layers_from_recipe
+
+        added = tuple(replace(x, id=_new_layer_id()) for x in layers_from_recipe(recipe))
+        self.doc.set_layers(self.doc.layers + added, f"Preset “{name}”")
+        self._after_edit()
+
+    def save_preset(self, name: str | None = None) -> None:
+        """The selected layer's instruction and strength as a preset (``retouch presets`` sees it)."""
+        from retouch_studio.app.presets import Preset, PresetError, save_preset
+
+        layer = self.doc.current_layer() if self.doc else None
+        if layer is None:
+            self.show_message("Select a layer to save as a preset.")
+            return
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Save preset", "Preset name:")
+            if not ok or not name.strip():
+                return
+        try:
+            save_preset(Preset(name.strip(), instruction=layer.instruction, strength=layer.strength), overwrite=True)
+        except PresetError as exc:
+            self.show_message(readable_error(exc), error=True)
+            return
+        self.show_message(f"Saved preset “{name.strip()}”")
+
+    # ------------------------------------------------------------------ develop sliders
+
+    def _show_develop(self, doc: Document, layer: LayerState) -> None:
+        """Fill the sliders with what the selected layer's words set (read off the GUI thread)."""
+        from retouch_studio.model.params import looks_like_params, parse_params
+
+        if self.panel.develop.dragging():
+            return
+        key = doc.prediction_key(layer)
+        if layer.instruction and looks_like_params(layer.instruction):
+            self.panel.develop.set_params(parse_params(layer.instruction), "Exact values (drag to adjust).")
+        elif key in self._develop_params:
+            params, source = self._develop_params[key]
+            self.panel.develop.set_params(params, source)
+        elif doc.prediction_for(layer) is not None:
+            self.panel.develop.set_params(None, "Reading the words…")
+            index = doc.layers.index(layer)
+            source = self.renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers], upto=index)
+            from retouch_studio.model.imaging.photo import make_proxy
+
+            self.jobs.submit(_ParamsJob(doc, layer, key, make_proxy(source, 512)))
+        else:
+            self.panel.develop.set_params(None, "")
+
+    def _on_params_read(self, job: "_ParamsJob") -> None:
+        if job.state != Job.DONE:
+            self.panel.develop.set_params(None, f"No sliders for this layer: {job.error}")
+            return
+        what = f"“{job.layer.instruction}”" if job.layer.instruction else "Auto"
+        self._develop_params[job.key] = (job.result, f"What {what} sets on this photo (drag to adjust).")
+        if self.doc is job.doc and self.doc.current_layer() is not None and self.doc.prediction_key(self.doc.current_layer()) == job.key:
+            self._show_develop(self.doc, self.doc.current_layer())
+
+    def preview_params(self, params: dict) -> None:
+        """A develop slider is held: the newest values become a grid in the background."""
+        doc = self.doc
+        if doc is None or doc.current_layer() is None:
+            return
+        self.live_params.submit((doc.path, doc.current_layer().id), params)
+
+    def _on_live_params(self, key, params: dict, grid) -> None:
+        doc = self.doc
+        layer = doc.current_layer() if doc is not None else None
+        if layer is None or key != (doc.path, layer.id):
+            return
+        from retouch_studio.model.engines.loader import Prediction
+        from retouch_studio.model.grid.ops import GuidanceParams
+        from retouch_studio.model.params import format_params
+
+        pred = Prediction(grid, GuidanceParams.luminance(), [], "params")
+        self._live_grid = (params, pred)
+        if not self.panel.develop.dragging():
+            if layer.instruction == (format_params(params) or "exposure +0"):
+                doc.predictions.setdefault(doc.prediction_key(layer), pred)
+                self._refresh()
+            return
+        t0 = time.perf_counter()
+        layers = list(doc.layers)
+        predictions = [doc.prediction_for(x) for x in layers]
+        predictions[doc.current] = pred
+        self.canvas.set_after(self._draft_renderer().render(layers, predictions))
+        self.frame_times.append(time.perf_counter() - t0)
+
+    def commit_params(self, params: dict) -> None:
+        """Released slider: the layer becomes these exact values (one undo step)."""
+        from retouch_studio.model.params import format_params
+
+        doc = self.doc
+        layer = doc.current_layer() if doc is not None else None
+        if layer is None:
+            return
+        text = format_params(params) or "exposure +0"
+        if text == layer.instruction:
+            return
+        doc.replace_layer(doc.current, "Develop", instruction=text, kind="instruction")
+        if self._live_grid is not None and self._live_grid[0] == params:
+            # The frame on screen is this edit: keep it (no second fit, no flicker).
+            doc.predictions[doc.prediction_key(doc.current_layer())] = self._live_grid[1]
+        else:
+            self.live_params.submit((doc.path, doc.current_layer().id), params)
+        self._after_edit()
 
     # ------------------------------------------------------------------ brush
 
@@ -848,9 +1108,11 @@ class MainWindow(QMainWindow):
                 self.panel.edge_aware.setChecked(layer.edge_aware)
             pred = doc.prediction_for(layer)
             self.panel.set_plan(list(pred.plan) if pred is not None else [])
+            self._show_develop(doc, layer)
         else:
             self.panel.set_strength(self.settings.default_strength)
             self.panel.set_plan([])
+            self.panel.develop.set_params(None)
         self.undo_action.setEnabled(doc.history.can_undo())
         self.redo_action.setEnabled(doc.history.can_redo())
         self.undo_action.setText(f"&Undo {doc.history.undo_label()}".strip())
@@ -1026,6 +1288,9 @@ class MainWindow(QMainWindow):
             return
         if isinstance(job, _OpenJob):
             self._on_opened(job)
+            return
+        if isinstance(job, _ParamsJob):
+            self._on_params_read(job)
             return
         summary = job.summary() if hasattr(job, "summary") else job.state
         self.panel.end_progress(summary)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from retouch_studio.app.ui.develop_panel import DevelopPanel
 from retouch_studio.app.ui.histogram import HistogramView
 from retouch_studio.app.ui.keys import InstructionEdit
 
@@ -190,6 +191,9 @@ class SidePanel(QWidget):
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.spin)
         root.addWidget(box)
+
+        self.develop = DevelopPanel()
+        root.addWidget(self.develop)
 
         # Layers ----------------------------------------------------------------------
         box = QGroupBox("Layers")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from retouch_studio.app.ui.document import LayerState, StrokeData, _new_id, layers_from_recipe, to_recipe
+from retouch_studio.app.ui.document import LayerState, StrokeData, _new_id, to_recipe
 
 #: What a photo without edits gets in a batch export.
 FALLBACK_UNCHANGED = "unchanged"
@@ -112,7 +112,3 @@ def pasted_layers(copied: CopiedEdits, image_size: tuple[int, int]) -> tuple[Lay
         )
         out.append(replace(layer, strokes=strokes, id=_new_id()))
     return tuple(out)
-
-
-def recipe_layers(recipe) -> tuple[LayerState, ...]:
-    return layers_from_recipe(recipe)

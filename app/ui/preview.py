@@ -45,6 +45,11 @@ def apply_full(pixels: np.ndarray, prediction, strength: float = 1.0, mask: np.n
     return apply_prediction(pixels, prediction, strength, mask)
 
 
+def _mask_sig(layer: LayerState) -> tuple:
+    """What a layer's mask depends on (a cached mask is reused while this is unchanged)."""
+    return (layer.strokes, layer.edge_aware, layer.invert)
+
+
 @dataclass
 class _LayerCache:
     input_sig: tuple
@@ -97,7 +102,7 @@ class PreviewRenderer:
                 cache = _LayerCache(input_sig, current, apply_full(current, pred))
                 self.slices += 1
                 self._cache[layer.id] = cache
-            mask_sig = (layer.strokes, layer.edge_aware, layer.invert)
+            mask_sig = _mask_sig(layer)
             if cache.mask_sig != mask_sig:
                 m = self.mask_fn(layer, current)
                 cache.mask = to_u8_mask(m) if m is not None else None
@@ -129,7 +134,7 @@ class PreviewRenderer:
         cache = self._cache.get(layer.id)
         if cache is not None:
             cache.mask = mask
-            cache.mask_sig = (layer.strokes, layer.edge_aware, layer.invert)
+            cache.mask_sig = _mask_sig(layer)
             cache.strength = -1.0
 
     def input_of(self, layer: LayerState) -> np.ndarray | None:
