@@ -279,7 +279,8 @@ def render_recipe(
         if pred is None:
             pred = predict_for(predictor_for(layer), current, layer.instruction)
             predictions[layer.id] = pred
-        mask = layer_mask(layer, size, (w, h), current)
+        # Edge-aware masks follow the photo's own edges, not the edits below them.
+        mask = layer_mask(layer, size, (w, h), pixels)
         current = apply_prediction(current, pred, layer.strength, mask)
         if progress is not None:
             progress(i + 1, len(layers))

@@ -6,8 +6,9 @@ and applied at strength 1) and its mask. The output is ``x_{k+1} = blend_u8(x_k,
 Moving the strength slider of the top layer is then one fixed-point re-blend (``model.fast``);
 changing a lower layer re-slices only the layers above it. The network is never called here.
 
-Masks come from ``model.recipe.layer_mask`` (the same rasteriser and edge refinement the export
-uses, refined on the layer's input image as ``render_recipe`` does), at preview size.
+Masks come from ``model.recipe.layer_mask`` (the export's rasteriser; edge-aware strokes follow
+the photo's own colours, as in ``render_recipe``), at preview size. A mask depends on the strokes
+and the photo only, so moving a lower layer's slider never re-rasterises the masks above it.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class PreviewRenderer:
             raise ValueError("preview base must be (H, W, 3) uint8")
         self.base = np.ascontiguousarray(base)
         self.image_size = tuple(image_size)
-        # mask_fn(layer, layer_input) -> float mask or None; default rasterises the strokes.
+        # mask_fn(layer, photo) -> float mask or None; default rasterises the strokes (edge-aware
+        # ones on the photo itself, as the export does).
         self.mask_fn = mask_fn or (lambda layer, source: preview_mask(layer, self.image_size, source))
         self._cache: dict[str, _LayerCache] = {}
         self.slices = 0  # grid applications run (tests read it)
@@ -99,12 +101,16 @@ class PreviewRenderer:
             input_sig = sig + ((layer.id, id(pred)),)
             cache = self._cache.get(layer.id)
             if cache is None or cache.input_sig != input_sig:
+                old = cache
                 cache = _LayerCache(input_sig, current, apply_full(current, pred))
+                if old is not None:
+                    # A mask depends on the strokes and the photo, not on the layers below.
+                    cache.mask_sig, cache.mask = old.mask_sig, old.mask
                 self.slices += 1
                 self._cache[layer.id] = cache
             mask_sig = _mask_sig(layer)
             if cache.mask_sig != mask_sig:
-                m = self.mask_fn(layer, current)
+                m = self.mask_fn(layer, self.base)
                 cache.mask = to_u8_mask(m) if m is not None else None
                 self.mask_renders += 1
                 cache.mask_sig = mask_sig

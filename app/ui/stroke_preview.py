@@ -65,7 +65,7 @@ class StrokePreview:
         if old is None:
             # The edit applied everywhere until now; from the first stroke on, only where painted.
             self._recomposite((0, 0, self.shape[1], self.shape[0]))
-        self.colours = opponent(source) if edge_aware else None
+        self.colours = opponent(base) if edge_aware else None  # the photo's edges, as the export
         self.alpha = np.zeros(self.shape, np.float32)  # closed pieces of this stroke (before flow)
         self.points: list[tuple[float, float]] = []
         self._piece_start = 0

@@ -341,7 +341,7 @@ def test_brush_moves_touch_only_the_newest_piece_and_release_reuses_the_live_mas
     qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=p.toPoint())
     layer = window.doc.layers[0]
     assert len(layer.strokes) == 1 and r.mask_of(layer) is live.finished_mask()  # adopted, not redone
-    exact = preview_mask(layer, window.doc.size, r.input_of(layer))
+    exact = preview_mask(layer, window.doc.size, r.base)
     assert np.abs(r.mask_of(layer).astype(np.float32) / 255 - exact).mean() < 0.01
     assert np.abs(window.canvas._buffers[0].astype(int) - live.out).mean() < 1.0  # what was shown is what stays
 
@@ -360,3 +360,18 @@ def test_slider_on_a_lower_layer_draws_at_half_size_while_dragging(window, photo
     assert window.canvas._buffers[0].shape[1] <= full[1] // 2 + 1
     window.panel.slider.setSliderDown(False)
     assert window.canvas._buffers[0].shape == full and window.doc.layers[0].strength == pytest.approx(0.4)
+
+
+def test_a_lower_layers_slider_never_re_rasterises_the_masks_above(window, photo, predictor):
+    window.open_paths([photo])
+    window.apply_instruction("make it warm")
+    window.apply_instruction("dark mood", new_layer=True)
+    window.paint_stroke(StrokeData(((100.0, 100.0), (300.0, 120.0)), 80.0, 0.3, 1.0, False))  # on "dark mood"
+    window.worker.wait_until_idle()
+    window.panel.layers.setCurrentRow(1)  # "make it warm", below the masked layer
+    r = window.renderer
+    masks, mask = r.mask_renders, r.mask_of(window.doc.layers[1])
+    for value in (20, 60, 140):
+        window.panel.slider.setValue(value)  # keyboard-like steps: full-size renders and commits
+    assert r.mask_renders == masks and r.mask_of(window.doc.layers[1]) is mask
+    assert window.doc.layers[0].strength == pytest.approx(1.4)
