@@ -146,6 +146,11 @@ class Document:
     def prediction_for(self, layer: LayerState):
         return self.predictions.get(self.prediction_key(layer))
 
+    def kept_layers(self) -> tuple[LayerState, ...]:
+        """The layers that are saved and exported: all but those the engine refused (they stay on
+        screen, marked failed, until the user retypes or deletes them)."""
+        return tuple(x for x in self.layers if self.errors.get(x.id) != x.instruction)
+
     def current_layer(self) -> LayerState | None:
         return self.layers[self.current] if 0 <= self.current < len(self.layers) else None
 

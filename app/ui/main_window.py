@@ -665,7 +665,7 @@ class MainWindow(QMainWindow):
     def _save_sidecar(self, doc: Document) -> None:
         # A layer the engine refused stays on screen (marked failed) but is not saved: it would
         # only bring the error back on every reopen.
-        layers = tuple(x for x in doc.layers if doc.errors.get(x.id) != x.instruction)
+        layers = doc.kept_layers()
         try:
             save_sidecar(doc.path, layers, doc.model_id, doc.size, doc.library.extras() if doc.library else None)
             doc.dirty = False
@@ -1196,7 +1196,7 @@ class MainWindow(QMainWindow):
         doc = self.doc
         if doc is None:
             return None
-        recipe = to_recipe(doc.layers, doc.model_id, doc.size)
+        recipe = to_recipe(doc.kept_layers(), doc.model_id, doc.size)
         return self._submit_job(ExportJob([self._item_for(doc, recipe)], options, self._predictor, "Export"))
 
     def start_batch_export(self, options: ExportOptions, paths: list[Path], fallback: str = "unchanged") -> ExportJob | None:

@@ -43,8 +43,8 @@ def plan_batch(paths, documents: dict, fallback=FALLBACK_UNCHANGED, fallback_rec
     entries = []
     for path in map(Path, paths):
         doc = documents.get(path)
-        if doc is not None and doc.layers:
-            recipe = to_recipe(doc.layers, doc.model_id, doc.size)
+        if doc is not None and doc.kept_layers():
+            recipe = to_recipe(doc.kept_layers(), doc.model_id, doc.size)
             preds = {}
             for layer in doc.layers:
                 pred = doc.prediction_for(layer)

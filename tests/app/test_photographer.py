@@ -185,7 +185,7 @@ def test_export_over_an_existing_file_asks(window, photo, tmp_path, qtbot):
     assert sorted(p.name for p in target.parent.iterdir()) == sorted([target.name, f"{photo.stem}_retouched-2.jpg"])
 
 
-def test_a_refused_layer_is_not_saved_and_does_not_come_back(qtbot, photo, predictor):
+def test_a_refused_layer_is_not_saved_nor_exported_and_does_not_come_back(qtbot, photo, predictor, tmp_path):
     from retouch_studio.app.settings import Settings
     from retouch_studio.app.ui.main_window import MainWindow
     from retouch_studio.model.recipe import load_recipe, sidecar_path
@@ -198,6 +198,8 @@ def test_a_refused_layer_is_not_saved_and_does_not_come_back(qtbot, photo, predi
     w1.worker.wait_until_idle()
     assert "explode" in w1.last_error
     assert [x.instruction for x in load_recipe(sidecar_path(photo)).layers] == ["make it warm"]
+    job = w1.start_export(ExportOptions(fmt="png", dest_dir=str(tmp_path / "out")))
+    assert w1.jobs.wait_until_idle() and job.state == "done" and not job.failures and len(job.written) == 1
     w1.close()
     w2 = MainWindow(Settings(), loader=lambda m: predictor, synchronous=True, save_settings=False)
     qtbot.addWidget(w2)
