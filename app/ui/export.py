@@ -52,7 +52,7 @@ def save_sidecar(photo_path: str | os.PathLike, layers, model_id: str, image_siz
         return None
     data = to_recipe(layers, model_id, image_size).to_dict()
     data.update(extras)
-    return write_text_atomic(path, json.dumps(data, indent=2))
+    return write_text_atomic(path, json.dumps(data, indent=2), overwrite=True)
 
 
 def load_sidecar_extras(photo_path: str | os.PathLike) -> dict:
