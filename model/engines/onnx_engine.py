@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from retouch_studio.model.atomic import write_atomic
+
 ORT_LOG_ERROR_ONLY = 3  # 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
 
 
@@ -85,7 +87,7 @@ def export_onnx(net, path: str | Path, *, example=None, input_names=("image", "t
         entry = model.metadata_props.add()
         entry.key = key
         entry.value = value if isinstance(value, str) else json.dumps(value)
-    onnx.save(model, str(path))
+    write_atomic(path, model.SerializeToString(), overwrite=True)
     tmp.unlink(missing_ok=True)
     return path
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from retouch_studio.model.atomic import write_atomic
+
 CONFIG_VERSION = 1
 CONFIG_NAME = "paper_config.json"
 
@@ -102,7 +104,7 @@ class PaperConfig:
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / CONFIG_NAME
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        write_atomic(path, json.dumps(self.to_dict(), indent=2), overwrite=True)
         return path
 
     @staticmethod

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from retouch_studio.model.atomic import write_atomic
 from retouch_studio.model.imaging.photo import PhotoError, load_photo, to_float
 
 PAIRS_FILE = "pairs.jsonl"
@@ -183,7 +184,7 @@ def make_pairs(
         Image.fromarray(np.clip(target * 255 + 0.5, 0, 255).astype(np.uint8)).save(out / "targets" / name)
         Image.fromarray(np.clip(degraded * 255 + 0.5, 0, 255).astype(np.uint8)).save(out / "inputs" / name)
         lines.append(json.dumps({"input": f"inputs/{name}", "target": f"targets/{name}", "instruction": instruction}))
-    (out / PAIRS_FILE).write_text("\n".join(lines) + "\n")
+    write_atomic(out / PAIRS_FILE, "\n".join(lines) + "\n", overwrite=True)
     return out
 
 
@@ -211,5 +212,5 @@ def _make_pairs_synth(files: list[Path], out: Path, count: int, size: int, seed:
         _save_rgb(batch.targets[0].permute(1, 2, 0).numpy(), out / "targets" / name)
         instruction = ", ".join(batch.clauses[0]) or "enhance the photo"
         lines.append(json.dumps({"input": f"inputs/{name}", "target": f"targets/{name}", "instruction": instruction}))
-    (out / PAIRS_FILE).write_text("\n".join(lines) + "\n")
+    write_atomic(out / PAIRS_FILE, "\n".join(lines) + "\n", overwrite=True)
     return out

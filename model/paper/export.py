@@ -19,6 +19,7 @@ import onnx
 import torch
 from torch import nn
 
+from retouch_studio.model.atomic import write_atomic
 from retouch_studio.model.paper.config import PaperConfig
 from retouch_studio.model.paper.nets import DiffusionParts
 from retouch_studio.model.paper.student import Student
@@ -109,7 +110,7 @@ def export_model_folder(student: Student, parts: DiffusionParts, config: PaperCo
         "noise_seed": net.noise_seed,
         "tiny": net.tiny,
     }
-    (out / "config.json").write_text(json.dumps(cfg, indent=2))
+    write_atomic(out / "config.json", json.dumps(cfg, indent=2), overwrite=True)
     student.to(device).train(was_training)
     parts.text_encoder.to(device)
     return out

@@ -11,6 +11,8 @@ from typing import Iterable, Iterator
 import torch
 from torch import nn
 
+from retouch_studio.model.atomic import write_atomic
+
 
 def pick_device() -> torch.device:
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
@@ -120,7 +122,7 @@ class TrainLog:
             self.echo("step %d  %s" % (step, "  ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "step")))
 
     def save(self, folder: Path) -> None:
-        (Path(folder) / "train_log.json").write_text(json.dumps(self.rows, indent=1))
+        write_atomic(Path(folder) / "train_log.json", json.dumps(self.rows, indent=1), overwrite=True)
 
 
 def parameters_of(modules: Iterable[nn.Module]) -> list[nn.Parameter]:
