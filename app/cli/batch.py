@@ -156,10 +156,12 @@ class Edit:
         return f"{what} at strength {self.strength:g}"
 
     def render(
-        self, pixels: np.ndarray, predictor, checkpoint: Callable[[], None], timings: dict | None = None
+        self, pixels: np.ndarray, predictor, checkpoint: Callable[[], None], timings: dict | None = None,
+        *, in_place: bool = False,
     ) -> np.ndarray:
         """The edited pixels (same dtype). ``checkpoint()`` raises to stop between stages;
-        ``timings`` (if given) receives ``predict_ms`` (proxy + network) and ``apply_ms``."""
+        ``timings`` (if given) receives ``predict_ms`` (proxy + network) and ``apply_ms``;
+        ``in_place`` lets the edit overwrite ``pixels`` (the caller needs them no more)."""
         from retouch_studio.model.pipeline import apply_prediction, predict_for
 
         if self.recipe is not None:
@@ -187,7 +189,8 @@ class Edit:
         prediction = predict_for(predictor, pixels, self.instruction)
         t1 = time.perf_counter()
         checkpoint()
-        out = apply_prediction(pixels, prediction, self.strength)
+        in_place = in_place and pixels.flags.writeable  # a big photo is then never held twice
+        out = apply_prediction(pixels, prediction, self.strength, out=pixels if in_place else None)
         if timings is not None:
             timings["predict_ms"] = (t1 - t0) * 1000
             timings["apply_ms"] = (time.perf_counter() - t1) * 1000
@@ -500,7 +503,7 @@ def process_job(job: BatchJob, edit: Edit, settings: OutputSettings, predictor, 
             pixels = _to_bits(pixels, 16)
         checkpoint()
         t = time.perf_counter()
-        edited = edit.render(pixels, predictor, checkpoint, job.timings)
+        edited = edit.render(pixels, predictor, checkpoint, job.timings, in_place=True)
         job.timings["edit_ms"] = (time.perf_counter() - t) * 1000
         checkpoint()
         meta = (photo.exif, photo.icc)
