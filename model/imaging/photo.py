@@ -484,7 +484,7 @@ def load_photo(
     except MemoryError:
         raise TooLargeError(path, "not enough memory to decode") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure becomes one typed error
-        raise CorruptPhotoError(path, f"cannot decode ({type(exc).__name__}: {exc})") from exc
+        raise CorruptPhotoError(path, f"cannot decode: damaged or truncated data{_detail(exc)}") from exc
 
 
 def load_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_large: bool = False) -> Photo:
@@ -509,7 +509,7 @@ def load_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_large: 
     except MemoryError:
         raise TooLargeError(path, "not enough memory to decode") from None
     except Exception as exc:  # noqa: BLE001
-        raise CorruptPhotoError(path, f"cannot decode ({type(exc).__name__}: {exc})") from exc
+        raise CorruptPhotoError(path, f"cannot decode: damaged or truncated data{_detail(exc)}") from exc
     pixels = make_preview(photo.pixels, max_size)
     alpha = None
     if photo.alpha is not None:
@@ -1008,8 +1008,14 @@ def save_photo(
     except MemoryError:
         raise PhotoWriteError(path, "not enough memory to encode") from None
     except Exception as exc:  # noqa: BLE001 - any encoder failure becomes one typed error
-        raise PhotoWriteError(path, f"cannot write {name} ({type(exc).__name__}: {exc})") from exc
+        raise PhotoWriteError(path, f"cannot write {name}{_detail(exc)}") from exc
     return path
+
+
+def _detail(exc: BaseException) -> str:
+    """`` (what the decoder/encoder said)`` when it says something a person can read, else ''."""
+    text = " ".join(str(exc).split())[:200]
+    return f" ({text})" if sum(c.isalpha() for c in text) >= 4 else ""
 
 
 def _photo_error(exc) -> PhotoError:
