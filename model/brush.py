@@ -159,13 +159,14 @@ def rasterize_piece(
 
 
 def rasterize(strokes, image_size: tuple[int, int], out_size: tuple[int, int] | None = None,
-              pixels: np.ndarray | None = None) -> np.ndarray:
+              pixels: np.ndarray | None = None, base: np.ndarray | None = None) -> np.ndarray:
     """Strokes -> float32 mask ``(H, W)`` in [0, 1] at ``out_size`` (w, h).
 
     ``strokes``: objects with ``points``, ``radius`` (image pixels), ``feather``, ``flow``,
     ``erase``. With ``pixels`` (the photo at ``out_size``) every stroke is edge-aware. Within a
     stroke, pieces combine by maximum (overlaps do not build up); strokes composite in order:
-    paint adds with its flow, erase removes with it.
+    paint adds with its flow, erase removes with it. ``base`` (``(H, W)``, e.g. a region's mask)
+    is what they paint onto; default empty.
     """
     iw, ih = image_size
     ow, oh = out_size or image_size
@@ -175,7 +176,7 @@ def rasterize(strokes, image_size: tuple[int, int], out_size: tuple[int, int] | 
         if pixels.shape[:2] != (oh, ow):
             raise ValueError(f"pixels are {pixels.shape[1]}x{pixels.shape[0]}, mask is {ow}x{oh}")
         colours = opponent(pixels)
-    mask = np.zeros((oh, ow), np.float32)
+    mask = np.zeros((oh, ow), np.float32) if base is None else np.array(base, np.float32)
     for stroke in strokes:
         if not len(stroke.points):
             continue

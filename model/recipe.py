@@ -22,6 +22,7 @@ from PIL import Image
 
 from retouch_studio.model.atomic import write_text_atomic
 from retouch_studio.model.engines.loader import Prediction, Predictor
+from retouch_studio.model.regions import REGIONS
 
 RECIPE_VERSION = 1
 SIDECAR_SUFFIX = ".retouch.json"
@@ -53,6 +54,9 @@ class Layer:
 
     A layer without strokes applies everywhere; with strokes, only where painted (``invert``
     flips that). ``edge_aware`` snaps the painted mask to the photo's edges in bilateral space.
+    ``region`` (one of ``model.regions.masks.REGIONS``) starts the mask from that region, found by
+    the region models named by ``region_model`` at whatever resolution is rendered; strokes then
+    add to or erase from it.
     """
 
     instruction: str = ""
@@ -64,14 +68,18 @@ class Layer:
     invert: bool = False
     name: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    region: str = ""
+    region_model: str = ""
 
     def __post_init__(self):
         if self.kind not in LAYER_KINDS:
             raise RecipeError(f"unknown layer kind {self.kind!r} (expected one of {LAYER_KINDS})")
+        if self.region and self.region not in REGIONS:
+            raise RecipeError(f"unknown region {self.region!r} (expected one of {', '.join(REGIONS)})")
 
     @property
     def has_mask(self) -> bool:
-        return bool(self.strokes) or self.invert
+        return bool(self.strokes) or self.invert or bool(self.region)
 
 
 @dataclass
@@ -116,6 +124,8 @@ class Recipe:
                 invert=layer.invert,
                 name=layer.name,
                 id=layer.id or uuid.uuid4().hex[:12],
+                region=layer.region,
+                region_model=layer.region_model,
             )
             for layer in checked.layers
         ]
@@ -126,6 +136,35 @@ class Recipe:
         if kind is None:
             kind = "auto" if not instruction.strip() else "instruction"
         return Recipe([Layer(instruction, kind, strength)])
+
+
+def recipe_for_text(text: str, strength: float = 1.0, region: str = "") -> Recipe | None:
+    """The layers an instruction that names regions asks for, or None when it names none.
+
+    "warmer, brighten the faces" -> a global "warmer" layer and a "brighten" layer masked to the
+    faces. ``region`` (``--mask-region``) limits the clauses that name no region. Region layers
+    record the region models' version, so the mask is re-found, not stored, at any resolution.
+    """
+    from retouch_studio.model.regions.sessions import model_version
+    from retouch_studio.model.regions.words import names_a_region, split_regions
+
+    if not region and not names_a_region(text):
+        return None
+    layers = []
+    for clause in split_regions(text, region):
+        where = ("everywhere but " if clause.invert else "") + (clause.region or "")
+        layers.append(
+            Layer(
+                clause.text,
+                "instruction" if clause.text.strip() else "auto",
+                strength,
+                invert=clause.invert,
+                name=f"{where}: {clause.text}" if where else clause.text,
+                region=clause.region,
+                region_model=model_version() if clause.region else "",
+            )
+        )
+    return Recipe(layers)
 
 
 def sidecar_path(photo_path: str | os.PathLike) -> Path:
@@ -163,15 +202,17 @@ def rasterize_strokes(
     strokes: list[Stroke],
     image_size: tuple[int, int],
     out_size: tuple[int, int] | None = None,
+    base: np.ndarray | None = None,
 ) -> np.ndarray:
     """Render vector strokes to a float32 mask ``(H, W)`` in ``[0, 1]`` at ``out_size`` (w, h).
 
     Each stroke is the smooth falloff of the distance to its centre line, computed inside its
     own bounding box (``model.brush``): paint adds with its flow, erase removes with it.
+    ``base`` (``(H, W)``, e.g. a region's mask) is what the strokes paint onto; default empty.
     """
     from retouch_studio.model.brush import rasterize
 
-    return rasterize(strokes, image_size, out_size)
+    return rasterize(strokes, image_size, out_size, base=base)
 
 
 def layer_mask(
@@ -180,18 +221,40 @@ def layer_mask(
     out_size: tuple[int, int],
     pixels: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The layer's mask at ``out_size`` (None = everywhere), edge-refined when asked."""
+    """The layer's mask at ``out_size`` (None = everywhere), edge-refined when asked.
+
+    A region layer needs ``pixels`` (at ``out_size``): its region is found in them.
+    """
     if not layer.has_mask:
         return None
     from retouch_studio.model.brush import rasterize
 
+    base = None
+    if layer.region:
+        if pixels is None:
+            raise RecipeError(f"layer {layer.name or layer.id}: the {layer.region} region needs the photo's pixels")
+        base = region_layer_mask(layer.region, pixels)
     # Edge-aware strokes keep the brush weight only on colours like those under the centre
     # line, so a stroke stops at a clear edge (model.brush).
     edge = layer.edge_aware and pixels is not None and bool(layer.strokes)
-    mask = rasterize(layer.strokes, image_size, out_size, pixels if edge else None)
+    mask = rasterize(layer.strokes, image_size, out_size, pixels if edge else None, base=base)
     if layer.invert:
         mask = 1.0 - mask
     return mask
+
+
+def region_layer_mask(region: str, pixels: np.ndarray) -> np.ndarray:
+    """``region`` of ``pixels`` as a mask at their resolution: found on the proxy by the region
+    models, enlarged, then snapped to the photo's edges with the brush's bilateral refinement.
+    All zeros when the region is absent (no face in a landscape: nothing changes)."""
+    from retouch_studio.model.regions.masks import region_mask
+
+    h, w = pixels.shape[:2]
+    found = region_mask(pixels, region)
+    if not found.found:
+        return np.zeros((h, w), np.float32)
+    coarse = Image.fromarray(np.ascontiguousarray(found.mask, np.float32), mode="F")
+    return refine_mask_np(np.asarray(coarse.resize((w, h), Image.Resampling.BILINEAR), np.float32), pixels)
 
 
 def refine_mask_np(mask: np.ndarray, pixels: np.ndarray, *, work_edge: int = 1024) -> np.ndarray:

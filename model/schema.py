@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from retouch_studio.model.regions import REGIONS
+
 #: Edit strength: 0 = none, 1 = as predicted, 2 = double (the app's slider goes 0-200 %).
 STRENGTH_MIN, STRENGTH_MAX = 0.0, 2.0
 #: Longest instruction read, in characters; longer ones are refused with this number.
@@ -49,6 +51,7 @@ Coord = Annotated[float, Field(ge=-10.0 * MAX_SIDE, le=10.0 * MAX_SIDE, allow_in
 Side = Annotated[int, Field(ge=1, le=MAX_SIDE)]
 Text = Annotated[str, Field(max_length=MAX_INSTRUCTION_CHARS)]
 Name = Annotated[str, Field(max_length=200)]
+RegionName = Literal[("",) + REGIONS]  # type: ignore[valid-type]
 
 
 class _Schema(BaseModel):
@@ -73,6 +76,8 @@ class LayerSchema(_Schema):
     invert: bool = False
     name: Name = ""
     id: Annotated[str, Field(max_length=64)] | None = None
+    region: RegionName = ""
+    region_model: Name = ""
 
 
 class RecipeSchema(_Schema):

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strength", type=float, default=None, help="edit strength (0 = none, 1 = as predicted, 2 = double)")
     p.add_argument("--mask", type=Path, help="grayscale image: white = full edit, black = none (resized to the photo)")
     p.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    add_mask_region_option(p)
     p.add_argument("--preset", help="use a saved preset's instruction and strength")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the output extension)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
@@ -34,6 +35,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF to the output")
     p.add_argument("--timings", type=Path, help="write per-stage milliseconds to this JSON file")
     p.set_defaults(func=run)
+
+
+def add_mask_region_option(p: argparse.ArgumentParser) -> None:
+    from retouch_studio.model.regions import REGIONS
+
+    p.add_argument(
+        "--mask-region", choices=REGIONS, default="",
+        help="limit the edit to a region found in each photo (region words such as 'brighten the "
+        "faces' or 'moodier sky' do this by themselves)",
+    )  # fmt: skip
 
 
 def output_format(path: Path, fmt: str | None) -> str:
@@ -81,6 +92,7 @@ def _fail(msg: str, code: int = 1) -> int:
 def resolve_instruction(args):
     """(instruction, strength, recipe or None) from -i/--strength and an optional preset."""
     instruction, strength, recipe = args.instruction, args.strength, None
+    region = getattr(args, "mask_region", "") or ""
     if getattr(args, "preset", None):
         from retouch_studio.app.presets import load_preset
 
@@ -93,6 +105,12 @@ def resolve_instruction(args):
             instruction = preset.instruction_text()
         if strength is None:
             strength = preset.strength
+    if recipe is None:
+        from retouch_studio.model.recipe import recipe_for_text
+
+        recipe = recipe_for_text(instruction or "", 1.0, region)
+    elif region:
+        raise ValueError("--mask-region applies to an instruction, not to a recipe preset")
     return (instruction or ""), (1.0 if strength is None else strength), recipe
 
 
@@ -163,10 +181,12 @@ def run(args) -> int:
             # in place: the decoded pixels are not needed afterwards, and a huge photo then
             # never exists twice in memory
             out = apply_prediction(pixels, prediction, strength, mask, out=pixels if pixels.flags.writeable else None)
-        else:  # a recipe preset: its layers predict and apply in turn (timed as apply)
+        else:  # layers (region words or a recipe preset) predict and apply in turn (timed as apply)
             prediction = None
             t = lap("predict_ms", t)
-            out = _render_recipe(pixels, recipe, strength, predictor)
+            predictions: dict = {}
+            out = _render_recipe(pixels, recipe, strength, predictor, predictions)
+            plan = describe_layers(recipe, predictions, pixels)
         t = lap("apply_ms", t)
         photo_io.save_photo(
             args.output, out, fmt=fmt, quality=args.quality, bit_depth=depth, **_metadata_kwargs(photo, args)
@@ -187,7 +207,8 @@ def run(args) -> int:
                          inputs=inputs + [args.output])
         except OutputError as exc:
             return _fail(str(exc))
-    plan = ", ".join(_describe(step) for step in prediction.plan) if prediction and prediction.plan else ""
+    if prediction is not None:
+        plan = ", ".join(_describe(step) for step in prediction.plan) if prediction.plan else ""
     print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; understood: {plan}" if plan else ""))
     return 0
 
@@ -196,13 +217,32 @@ def _same_path(a: Path, b: Path) -> bool:
     return a.absolute() == b.absolute()
 
 
-def _render_recipe(pixels, recipe, strength, predictor):
+def _render_recipe(pixels, recipe, strength, predictor, predictions=None):
     from dataclasses import replace
 
     from retouch_studio.model.recipe import render_recipe
 
     layers = [replace(layer, strength=layer.strength * strength) for layer in recipe.layers]
-    return render_recipe(pixels, replace(recipe, layers=layers), lambda layer: predictor)
+    return render_recipe(pixels, replace(recipe, layers=layers), lambda layer: predictor, predictions=predictions)
+
+
+def describe_layers(recipe, predictions: dict, pixels) -> str:
+    """What each layer understood, and where: "in the sky (sky): exposure darker; ..."."""
+    from retouch_studio.model.regions.masks import region_mask
+
+    parts = []
+    for layer in recipe.layers:
+        pred = predictions.get(layer.id)
+        what = ", ".join(_describe(step) for step in pred.plan) if pred is not None and pred.plan else layer.instruction
+        if layer.region:
+            found = region_mask(pixels, layer.region)  # cached: the render already found it
+            where = ("everywhere but " if layer.invert else "in ") + f"the {layer.region} ({found.note})"
+            if not found.found and not layer.invert:
+                what = "nothing changed"
+            parts.append(f"{where}: {what}")
+        elif what:
+            parts.append(what)
+    return "; ".join(parts)
 
 
 def _metadata_kwargs(photo, args) -> dict:

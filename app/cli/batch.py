@@ -686,6 +686,9 @@ def register(subparsers) -> None:
     )  # fmt: skip
     p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
     p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
+    from retouch_studio.app.cli.apply import add_mask_region_option
+
+    add_mask_region_option(p)
     p.add_argument(
         "--progress", choices=("auto", "bar", "lines", "none"), default="auto",
         help="progress display (default: a bar with ETA on a terminal, plain lines otherwise)",
@@ -712,10 +715,17 @@ def _edit_from_args(args) -> Edit:
             return Edit(strength=s, recipe=_recipe_from_dict(preset.recipe, f"preset {preset.name!r}"))
         return Edit(instruction=preset.instruction_text(), strength=s)
     s = 1.0 if strength is None else strength
+    region = getattr(args, "mask_region", "") or ""
     if args.recipe is not None:
+        if region:
+            raise BatchError("--mask-region applies to an instruction, not to a recipe")
         return Edit(strength=s, recipe=_load_recipe(args.recipe))
-    if args.instruction is None:
+    if args.instruction is None and not region:
         raise BatchError("say what to do: -i TEXT, --preset NAME or --recipe FILE")
+    # Region words ("brighten the faces") or --mask-region make masked layers.
+    layers = _recipe_module().recipe_for_text(args.instruction or "", 1.0, region)
+    if layers is not None:
+        return Edit(strength=s, recipe=layers)
     return Edit(instruction=args.instruction, strength=s)
 
 
