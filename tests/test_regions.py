@@ -53,8 +53,10 @@ def test_region_layer_round_trips_as_a_recipe_not_pixels():
     back = Recipe.from_dict(recipe.to_dict())
     assert [(layer.region, layer.instruction) for layer in back.layers] == [("", "warmer"), ("faces", "brighten")]
     assert back.layers[1].region_model and back.layers[1].has_mask and not back.layers[0].has_mask
+    with pytest.raises(RecipeError, match="region"):
+        Recipe.from_dict({"layers": [{"instruction": "x", "region": "clouds"}]})
     with pytest.raises(RecipeError, match="unknown region"):
-        Layer.from_dict({"instruction": "x", "region": "clouds"})
+        Layer("x", region="clouds")
     with pytest.raises(RegionError):
         region_mask(np.zeros((8, 8, 3), np.uint8), "hair")
 

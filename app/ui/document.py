@@ -50,15 +50,18 @@ class LayerState:
     kind: str = "instruction"
     invert: bool = False
     id: str = field(default_factory=_new_id)
+    region: str = ""  # a region of model.regions the mask starts from ("" = none)
 
     @property
     def has_mask(self) -> bool:
-        return bool(self.strokes) or self.invert
+        return bool(self.strokes) or self.invert or bool(self.region)
 
     def label(self) -> str:
         text = self.instruction if len(self.instruction) <= 32 else self.instruction[:31] + "…"
         if not text:
             text = "Auto"
+        if self.region:
+            text = f"{'not ' if self.invert else ''}{self.region}: {text}"
         extra = f"  {round(self.strength * 100)} %"
         if self.strokes:
             extra += "  ◐ mask"
@@ -167,11 +170,15 @@ class Document:
         self.current = max(-1, min(current, len(layers) - 1))
         self.dirty = True
 
-    def add_layer(self, instruction: str, strength: float = 1.0, edge_aware: bool = True, kind: str | None = None) -> LayerState:
-        """A new top layer; an empty instruction is an *auto* layer (the engine decides)."""
+    def add_layer(
+        self, instruction: str, strength: float = 1.0, edge_aware: bool = True, kind: str | None = None,
+        region: str = "", invert: bool = False,
+    ) -> LayerState:
+        """A new top layer; an empty instruction is an *auto* layer (the engine decides).
+        ``region`` limits it to a region the region models find (``invert``: all but it)."""
         text = instruction.strip()
         kind = kind or ("instruction" if text else "auto")
-        layer = LayerState(text, float(strength), edge_aware=edge_aware, kind=kind)
+        layer = LayerState(text, float(strength), edge_aware=edge_aware, kind=kind, invert=invert, region=region)
         self._commit(self.layers + (layer,), len(self.layers), f"Apply “{layer.instruction}”" if text else "Auto")
         return layer
 
@@ -254,7 +261,15 @@ def to_recipe_layer(layer: LayerState):
         edge_aware=layer.edge_aware,
         invert=layer.invert,
         id=layer.id,
+        region=layer.region,
+        region_model=region_model_version() if layer.region else "",
     )
+
+
+def region_model_version() -> str:
+    from retouch_studio.model.regions.sessions import model_version
+
+    return model_version()
 
 
 def from_recipe_layer(layer) -> LayerState:
@@ -271,6 +286,7 @@ def from_recipe_layer(layer) -> LayerState:
         layer.kind,
         layer.invert,
         layer.id,
+        getattr(layer, "region", ""),
     )
 
 

@@ -53,6 +53,7 @@ from retouch_studio.app.ui.library import FILTERS, Library
 from retouch_studio.app.ui.panel import SidePanel
 from retouch_studio.app.ui.photo_edits import CopiedEdits, copy_edits, describe_batch, pasted_layers, plan_batch
 from retouch_studio.app.ui.preview import PreviewRenderer
+from retouch_studio.app.ui.regions import add_select_menu, apply_region_words
 from retouch_studio.app.ui.stroke_preview import StrokePreview
 from retouch_studio.app.ui.warmup import warm_up
 
@@ -326,6 +327,7 @@ class MainWindow(QMainWindow):
         self.split_action = QAction("&Before / after", self, shortcut=QKeySequence("Y"), checkable=True)
         self.split_action.toggled.connect(self.panel.compare.setChecked)
         view.addAction(self.split_action)
+        add_select_menu(self)
         for key, slot in (("[", lambda: self._scale_brush(1 / 1.2)), ("]", lambda: self._scale_brush(1.2)),
                           ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle),
                           ("J", self.toggle_clipping), ("P", lambda: self.set_flag("pick")),
@@ -564,7 +566,10 @@ class MainWindow(QMainWindow):
             return None
         doc = self.doc
         layer = doc.current_layer()
-        if not new_layer and layer is not None and layer.kind == "instruction":
+        region_layer = apply_region_words(self, text, new_layer)  # "brighten the faces", or a fresh selection
+        if region_layer is not None:
+            layer = region_layer
+        elif not new_layer and layer is not None and layer.kind == "instruction":
             if layer.instruction == text:
                 return layer
             layer = doc.replace_layer(doc.current, f"Instruction “{text}”", instruction=text)
