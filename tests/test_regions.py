@@ -94,3 +94,29 @@ def test_region_edit_moves_the_region_and_leaves_the_rest(beach):
     diff = np.abs(out.astype(float) - beach.astype(float)).mean(-1)
     assert diff[sky > 0.9].mean() > 8  # the sky got visibly brighter
     assert diff[sky < 0.01].mean() < 0.5  # the rest did not move
+
+
+def test_cli_region_words_on_a_photo_without_that_region_change_nothing(tmp_path, capsys):
+    from PIL import Image
+
+    from retouch_studio.app.cli.main import main
+
+    src, out = DATA / "aitzgorri_by_Aitzol_Berasategi.jpg", tmp_path / "out.png"
+    assert main(["apply", str(src), "-i", "brighten the faces", "-o", str(out)]) == 0
+    assert "no faces found" in capsys.readouterr().out
+    with Image.open(src) as a, Image.open(out) as b:
+        diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b.convert("RGB"), int))
+    assert diff.max() <= 1
+
+
+def test_cli_mask_region_limits_a_global_instruction(tmp_path, beach):
+    from PIL import Image
+
+    from retouch_studio.app.cli.main import main
+
+    out = tmp_path / "out.png"
+    assert main(["apply", str(DATA / "kodim12.jpg"), "-i", "exposure +0.8", "--mask-region", "sky", "-o", str(out)]) == 0
+    with Image.open(out) as im:
+        diff = np.abs(np.asarray(im.convert("RGB"), float) - beach.astype(float)).mean(-1)
+    h = diff.shape[0]
+    assert diff[: h // 12].mean() > 8 and diff[3 * h // 4:].mean() < 0.5
