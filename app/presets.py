@@ -22,16 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from retouch_studio.model.atomic import OutputError, OutputExistsError, write_text_atomic
+from retouch_studio.model.user_config import APP_NAME, config_dir  # noqa: F401 - re-exported
 
 PRESET_VERSION = 1
-APP_NAME = "retouch-studio"
 # Names become file names: keep them portable (no separators, no leading dot, no control chars).
 _NAME_RE = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f.][^/\\:*?\"<>|\x00-\x1f]{0,99}$")
 
@@ -149,15 +148,6 @@ def check_name(name) -> str:
             "or surrounding spaces"
         )
     return name
-
-
-def config_dir() -> Path:
-    override = os.environ.get("RETOUCH_CONFIG_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def presets_dir() -> Path:

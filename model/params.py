@@ -327,8 +327,12 @@ def render_torch(
     positions: torch.Tensor | None = None,
     *,
     clip: bool = True,
+    vary: frozenset[str] | None = None,
 ) -> torch.Tensor:
     """Apply parameter ``values`` (B, P) (real units, not normalised) to colours x (B, N, 3).
+
+    ``vary``: with gradients, the names whose gradient is needed (default: all); steps of other
+    parameters at their defaults are skipped as without gradients, which is much faster.
 
     ``positions`` (B or 1, N, 2) are normalised ``(u, v)`` image coordinates in ``[0, 1]`` for the
     vignette; without them the vignette is skipped. Differentiable in ``values`` and ``x``.
@@ -343,7 +347,9 @@ def render_torch(
     grad = values.requires_grad
 
     def active(*names) -> bool:
-        return grad or any(bool((P(n) != SPECS[n].default).any()) for n in names)
+        if grad and (vary is None or any(n in vary for n in names)):
+            return True
+        return any(bool((P(n) != SPECS[n].default).any()) for n in names)
 
     dtype, device = x.dtype, x.device
     w = torch.tensor(LUMA_709, dtype=dtype, device=device)

@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
     add_mask_region_option(p)
     p.add_argument("--preset", help="use a saved preset's instruction and strength")
+    p.add_argument("--style", metavar="NAME", help="a learned style (see 'retouch style'); words given with -i go on top")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from the output extension)")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -105,6 +106,12 @@ def resolve_instruction(args):
             instruction = preset.instruction_text()
         if strength is None:
             strength = preset.strength
+    if getattr(args, "style", None):
+        from retouch_studio.app.cli.style import instruction_with_style
+
+        if recipe is not None:
+            raise ValueError("--style cannot be combined with a recipe preset")
+        instruction = instruction_with_style(args.style, instruction or "")
     if recipe is None:
         from retouch_studio.model.recipe import recipe_for_text
 

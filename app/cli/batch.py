@@ -650,6 +650,7 @@ def register(subparsers) -> None:
     what.add_argument("-i", "--instruction", help="what to do, e.g. 'warm, soft film look'")
     what.add_argument("--recipe", type=Path, metavar="FILE", help="a recipe sidecar (layers, strengths, masks)")
     what.add_argument("--preset", metavar="NAME", help="a saved preset (see 'retouch presets')")
+    p.add_argument("--style", metavar="NAME", help="a learned style (see 'retouch style'); -i words go on top")
     p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
     p.add_argument("--recursive", "-r", action="store_true", help="look into sub-folders of folder inputs")
     p.add_argument(
@@ -703,6 +704,7 @@ def _edit_from_args(args) -> Edit:
         strength = None if args.strength is None else check_strength(args.strength)
     except SchemaError as exc:
         raise BatchError(f"--{exc}") from None
+    style = getattr(args, "style", None)
     if args.preset:
         from retouch_studio.app.presets import PresetError, load_preset
 
@@ -712,21 +714,38 @@ def _edit_from_args(args) -> Edit:
             raise BatchError(str(exc)) from exc
         s = preset.strength if strength is None else strength
         if preset.recipe is not None:
+            if style:
+                raise BatchError("--style cannot be combined with a recipe preset")
             return Edit(strength=s, recipe=_recipe_from_dict(preset.recipe, f"preset {preset.name!r}"))
-        return Edit(instruction=preset.instruction_text(), strength=s)
+        return Edit(instruction=_with_style(style, preset.instruction_text()), strength=s)
     s = 1.0 if strength is None else strength
     region = getattr(args, "mask_region", "") or ""
     if args.recipe is not None:
         if region:
             raise BatchError("--mask-region applies to an instruction, not to a recipe")
+        if style:
+            raise BatchError("--style cannot be combined with a recipe")
         return Edit(strength=s, recipe=_load_recipe(args.recipe))
-    if args.instruction is None and not region:
-        raise BatchError("say what to do: -i TEXT, --preset NAME or --recipe FILE")
+    if args.instruction is None and not region and not style:
+        raise BatchError("say what to do: -i TEXT, --preset NAME or --recipe FILE (or a learned style: --style NAME)")
+    text = _with_style(style, args.instruction or "")
     # Region words ("brighten the faces") or --mask-region make masked layers.
-    layers = _recipe_module().recipe_for_text(args.instruction or "", 1.0, region)
+    layers = _recipe_module().recipe_for_text(text, 1.0, region)
     if layers is not None:
         return Edit(strength=s, recipe=layers)
-    return Edit(instruction=args.instruction, strength=s)
+    return Edit(instruction=text, strength=s)
+
+
+def _with_style(style: str | None, words: str) -> str:
+    """``words`` on top of the learned style ``style`` (``--style``), or ``words`` alone."""
+    if not style:
+        return words
+    from retouch_studio.app.cli.style import instruction_with_style
+
+    try:
+        return instruction_with_style(style, words)
+    except ValueError as exc:
+        raise BatchError(str(exc)) from exc
 
 
 def _recipe_module():

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "retouch_studio.app.cli.plan",  # plan
     "retouch_studio.app.presets",  # presets
     "retouch_studio.app.cli.export_lut",  # export-lut
+    "retouch_studio.app.cli.style",  # style
 )
 # Modules that add `retouch train <engine>` subcommands.
 TRAIN_MODULES = (

@@ -119,6 +119,13 @@ class ParamRouting:
             from retouch_studio.model.params import ParamsPredictor, looks_like_params
         except ImportError:
             return self.engine.predict(proxy, instruction)
+        from retouch_studio.model.style.reference import split_style_reference
+
+        if split_style_reference(instruction)[0] is not None:
+            # A learned style ("style: NAME[, words]"); its words come back here.
+            from retouch_studio.model.style.predictor import predict_with_style
+
+            return predict_with_style(proxy, instruction, self.predict)
         if not instruction.strip() or looks_like_params(instruction):
             if self._params is None:
                 self._params = ParamsPredictor(tuple(self.engine_grid_shape()))

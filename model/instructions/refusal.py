@@ -136,7 +136,9 @@ def check_instruction(text: str) -> None:
     Returns None for tone/colour instructions and for the empty instruction (auto mode).
     """
     from retouch_studio.model.instructions.language import check_text
+    from retouch_studio.model.style.reference import split_style_reference
 
+    text = split_style_reference(text)[1]  # a learned style is tone and colour; its words are checked
     if text is None or not check_text(text).strip():
         return
     from retouch_studio.model.instructions.matcher import split_clauses
