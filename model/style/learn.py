@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from retouch_studio.model.grid.ops import LUMA_709
 from retouch_studio.model.lut import apply_lut, delta_e_rgb, fit_lut, merge_colors
 from retouch_studio.model.params import PARAM_NAMES, SPECS, pixel_positions, render_torch
 
@@ -43,6 +44,11 @@ _VARY = frozenset(PHOTO_PARAMS)
 _DEFAULTS = np.array([s.default for s in (SPECS[n] for n in PARAM_NAMES)])
 _LO = np.array([SPECS[n].lo for n in PHOTO_PARAMS]) / _UNIT
 _HI = np.array([SPECS[n].hi for n in PHOTO_PARAMS]) / _UNIT
+
+# Pull of each parameter towards no change in the per-pair fit: a photographer mostly adapts
+# exposure and white balance to the photo; the other parameters can trade off against each other
+# and the grade, so they move only where that clearly helps.
+_PENALTY = np.array([1e-4 if n in ("exposure", "temperature", "tint") else 3e-3 for n in PHOTO_PARAMS])
 
 GRADE_SIZE = 17  # nodes per axis of the shared grade
 GRADE_SMOOTHNESS = 3e-3
@@ -210,6 +216,21 @@ def _samples(pairs, n_px: int, seed: int):
     return as_t(xs), as_t(ys), as_t(ps)
 
 
+def _initial_units(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """A start for a pair's parameters: the exposure and white balance that match the pair's mean
+    brightness and colour balance (the renderer's own gain formulas, ``model.params``)."""
+    mb = before.reshape(-1, 3).mean(0) + 0.01
+    ma = after.reshape(-1, 3).mean(0) + 0.01
+    lum = np.asarray(LUMA_709)
+    units = np.zeros(len(PHOTO_PARAMS))
+    units[PHOTO_PARAMS.index("exposure")] = 2.2 * math.log2((ma @ lum) / (mb @ lum))
+    rho = (ma[0] / ma[2]) / (mb[0] / mb[2])  # R gain 1 + t / 4, B gain 1 - t / 4
+    units[PHOTO_PARAMS.index("temperature")] = 4 * (rho - 1) / (rho + 1)
+    sigma = (2 * ma[1] / (ma[0] + ma[2])) / (2 * mb[1] / (mb[0] + mb[2]))  # G gain 1 - g / 5
+    units[PHOTO_PARAMS.index("tint")] = 5 * (1 - sigma)
+    return np.clip(units, _LO, _HI)
+
+
 def _fit(pairs, clock: _Clock, share: tuple[float, float], seed: int = 0):
     """Steps 1-3 of the module docstring on ``pairs`` [(before, after)] -> (W, b, mu, sd, grade, stats)."""
     with one_torch_thread():
@@ -221,17 +242,19 @@ def _fit_one_thread(pairs, clock: _Clock, share: tuple[float, float], seed: int)
     x, y, pos = _samples(pairs, SAMPLES_PER_PAIR, seed)
     gx, gy, gpos = _samples(pairs, GRADE_SAMPLES_PER_PAIR, seed + 1)
     n = len(pairs)
-    units = torch.zeros(n, len(PHOTO_PARAMS), requires_grad=True)
+    units = torch.as_tensor(np.stack([_initial_units(b, a) for b, a in pairs]), dtype=torch.float32)
+    units.requires_grad_(True)
+    penalty = torch.as_tensor(_PENALTY, dtype=torch.float32)
     gy_np = gy.numpy()
     for r in range(ROUNDS):
         with torch.no_grad():
             rendered = render_units(gx, gpos, units).numpy()
         grade = torch.as_tensor(fit_grade(rendered, gy_np))
-        opt = torch.optim.Adam([units], lr=0.05)
+        opt = torch.optim.Adam([units], lr=0.02)
         for s in range(STEPS):
             opt.zero_grad()
             out = lut_lookup_torch(grade, render_units(x, pos, units).reshape(-1, 3)).reshape(y.shape)
-            loss = ((out - y) ** 2).mean()
+            loss = ((out - y) ** 2).mean() + (penalty * units**2).mean()
             loss.backward()
             opt.step()
             if s % 10 == 0:

@@ -24,9 +24,14 @@ from retouch_studio.model.imaging.photo import PhotoError, is_raw, is_supported,
 
 WORK_EDGE = 512  # long edge the pairs are learned at (the proxy size every edit is predicted from)
 ASPECT_TOL = 0.02  # relative aspect-ratio difference still taken as the same framing
-MIN_STRUCTURE = 0.6  # correlation of edge maps below which the after is not the same picture
-LOCAL_DE = 6.0  # a region whose global-fit residual exceeds this (ΔE-like units) ...
+STRUCTURE_EDGE = 64  # long edge (px) the edge maps are compared at: structure, not resampling detail
+MIN_STRUCTURE = 0.8  # correlation of edge maps below which the after is not the same picture
+# (measured on real photos and exports: aligned pairs 0.94-0.99, a 10 % crop scaled back 0.03-0.63)
+LOCAL_EDGE = 64  # long edge (px) the global-fit residual is measured at
+LOCAL_DE = 12.0  # a region whose global-fit residual (mean ΔE76) exceeds this ...
 LOCAL_RATIO = 3.0  # ... and this many times the typical region's was edited on its own
+# (measured on real photos and exports: clean pairs at most 8.2 and 2.6x, a brightened patch of
+# a ninth of the frame at least 23 and 5.5x)
 
 
 class PairError(ValueError):
@@ -76,7 +81,9 @@ def _edges(img: np.ndarray) -> np.ndarray:
 
 
 def _structure(a: np.ndarray, b: np.ndarray) -> float:
-    ea, eb = _edges(a), _edges(b)
+    from .learn import _reduce
+
+    ea, eb = _edges(_reduce(a, STRUCTURE_EDGE)), _edges(_reduce(b, STRUCTURE_EDGE))
     ea -= ea.mean()
     eb -= eb.mean()
     return float((ea * eb).sum() / math.sqrt((ea * ea).sum() * (eb * eb).sum() + 1e-12))
@@ -110,9 +117,16 @@ def align(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, str | None
 
 
 def _poly(x: np.ndarray) -> np.ndarray:
+    """All monomials of r, g, b up to degree 3 (20 columns)."""
     r, g, b = x[:, 0], x[:, 1], x[:, 2]
-    one = np.ones_like(r)
-    return np.stack([one, r, g, b, r * r, g * g, b * b, r * g, g * b, r * b, r ** 3, g ** 3, b ** 3], -1)
+    cols = [np.ones_like(r)]
+    for i, a in enumerate((r, g, b)):
+        cols.append(a)
+        for j, c in enumerate((r, g, b)[i:], i):
+            cols.append(a * c)
+            for e in (r, g, b)[j:]:
+                cols.append(a * c * e)
+    return np.stack(cols, -1)
 
 
 def local_edit(before: np.ndarray, after: np.ndarray, blocks: int = 8) -> str | None:
@@ -121,19 +135,29 @@ def local_edit(before: np.ndarray, after: np.ndarray, blocks: int = 8) -> str | 
     A global edit (plus a vignette) maps equal colours to equal colours anywhere in the frame,
     so one smooth colour map fitted to the whole pair leaves a similar small residual in every
     region. A brushed, dodged, healed or masked edit leaves a region the global map cannot
-    explain."""
+    explain. The fit is refitted once with the worst pixels down-weighted, so a retouched region
+    does not pull the global map towards itself."""
     from retouch_studio.model.lut import srgb_to_lab
 
+    from .learn import _reduce
+
+    # Compared at low resolution: the export's lost detail and sharpening are not retouching.
+    before, after = _reduce(before, LOCAL_EDGE), _reduce(after, LOCAL_EDGE)
     h, w, _ = before.shape
     yy, xx = np.mgrid[0:h, 0:w]
     r2 = (((xx + 0.5) / w - 0.5) ** 2 + ((yy + 0.5) / h - 0.5) ** 2).ravel() * 2
     x = before.reshape(-1, 3).astype(np.float64)
     y = after.reshape(-1, 3).astype(np.float64)
     P = _poly(x)
-    F = np.concatenate([P, P[:, :4] * r2[:, None], P[:, :4] * (r2 ** 2)[:, None]], 1)
-    coef, *_ = np.linalg.lstsq(F, y, rcond=None)
-    fit = np.clip(F @ coef, 0, 1)
-    err = np.linalg.norm(srgb_to_lab(fit) - srgb_to_lab(y), axis=1).reshape(h, w)
+    F = np.concatenate([P, P[:, :4] * r2[:, None], P[:, :4] * (r2**2)[:, None]], 1)
+    lab_y = srgb_to_lab(y)
+    weights = np.ones(len(x))
+    for _ in range(2):
+        sw = np.sqrt(weights)[:, None]
+        coef, *_ = np.linalg.lstsq(F * sw, y * sw, rcond=None)
+        err = np.linalg.norm(srgb_to_lab(np.clip(F @ coef, 0, 1)) - lab_y, axis=1)
+        weights = 1.0 / (1.0 + (err / (2 * np.median(err) + 1e-6)) ** 2)
+    err = err.reshape(h, w)
     by, bx = max(1, h // blocks), max(1, w // blocks)
     region = err[: by * blocks, : bx * blocks].reshape(blocks, by, blocks, bx).mean((1, 3))
     typical = float(np.median(region))
@@ -143,8 +167,10 @@ def local_edit(before: np.ndarray, after: np.ndarray, blocks: int = 8) -> str | 
         cy = (worst[0] + 0.5) / blocks
         cx = (worst[1] + 0.5) / blocks
         where = f"{'top' if cy < 0.34 else 'bottom' if cy > 0.66 else 'middle'} {'left' if cx < 0.34 else 'right' if cx > 0.66 else 'centre'}"
-        return (f"retouched locally: the region at the {where} differs from one global colour edit by "
-                f"ΔE {top:.1f} (elsewhere {typical:.1f})")
+        return (
+            f"retouched locally: the region at the {where} differs from one global colour edit by "
+            f"ΔE {top:.1f} (elsewhere {typical:.1f})"
+        )
     return None
 
 
