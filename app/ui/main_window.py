@@ -328,6 +328,9 @@ class MainWindow(QMainWindow):
         self.split_action.toggled.connect(self.panel.compare.setChecked)
         view.addAction(self.split_action)
         add_select_menu(self)
+        from retouch_studio.app.ui.style_dialog import install_style_menu
+
+        install_style_menu(self)
         for key, slot in (("[", lambda: self._scale_brush(1 / 1.2)), ("]", lambda: self._scale_brush(1.2)),
                           ("B", self.panel.brush_enabled.toggle), ("O", self.panel.overlay.toggle),
                           ("J", self.toggle_clipping), ("P", lambda: self.set_flag("pick")),
