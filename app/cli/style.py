@@ -214,7 +214,7 @@ def _export_cube(args) -> int:
     if isinstance(de, (int, float)):
         comments.append(f"mean dE2000 to the full (photo-adaptive) style on its {style.info.get('pairs', '?')} pairs: {de:.2f}")
     try:
-        write_cube(out, style.cube, title=ascii_name, comments=comments)
+        write_cube(out, style.cube, title=ascii_name, comments=comments, overwrite=args.overwrite)
     except (CubeError, OSError) as exc:
         raise StyleCommandError(str(exc)) from exc
     size = style.cube.shape[0]
