@@ -41,8 +41,11 @@ wrap-around is not continuous; hues only matter when their amount is non-zero).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -574,15 +577,6 @@ def _identity_stack(depth: int) -> np.ndarray:
     return ident.reshape(4 * depth, 3)
 
 
-def _solve(F: np.ndarray, weights: np.ndarray, Y: np.ndarray, depth: int, ridge: float) -> np.ndarray:
-    """Weighted ridge least squares (towards identity) -> (D, 3, 4) affine matrices."""
-    Fw = F * weights[:, None]
-    G = F.T @ Fw + ridge * np.eye(F.shape[1])
-    R = Fw.T @ Y + ridge * _identity_stack(depth)
-    A = np.linalg.solve(G, R)  # (4D, 3)
-    return A.reshape(depth, 4, 3).transpose(0, 2, 1)
-
-
 @lru_cache(maxsize=16)
 def _probe_solver(depth: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Precomputed linear map from probe outputs to grid nodes: A = S @ Y + S0 (float64)."""
@@ -623,7 +617,9 @@ def _vignette_cells(gh: int, gw: int) -> np.ndarray:
 _COLOUR_DEPENDENT = np.array(
     [n == "vibrance" or n.endswith(("_hue", "_sat", "_lum")) for n in PARAM_NAMES], bool
 )
-SPATIAL_EDGE = 256  # long edge (px) of the copy the per-cell fit of colour-dependent edits uses
+FIT_EDGE = 256  # long edge (px) of the block-averaged copy of the proxy the per-cell fit samples
+WHOLE_SAMPLES = 20000  # at most this many of those pixels (evenly strided) in the whole-photo fit
+PROBE_WEIGHT = 0.05  # share of the whole-photo fit's weight given to the probe colours
 SPATIAL_RIDGE = 1e-8  # pull of each cell's nodes towards the whole-photo fit
 
 
@@ -632,45 +628,139 @@ def _colour_dependent(vals: np.ndarray) -> bool:
     return bool(np.any((vals != _DEF) & _COLOUR_DEPENDENT))
 
 
-def _spatial_fit(proxy: np.ndarray, vals: np.ndarray, A: np.ndarray, gh: int, gw: int) -> np.ndarray:
-    """Per-cell least squares for colour-dependent edits -> grid coefficients ``(12, D, Gh, Gw)``.
-
-    One affine per depth node cannot follow a per-hue edit when a luma bin holds many hues, but
-    one spatial cell usually holds few. Each cell's depth nodes are fitted to the renderer on the
-    pixels of a ``SPATIAL_EDGE`` px block-averaged copy of the proxy, each pixel weighted by the
-    bilinear weight the slice gives that cell (:func:`model.grid.slice_grid`), with a ridge pulling
-    every node towards the whole-photo fit ``A`` ``(D, 3, 4)``: nodes no pixel touches keep ``A``.
-    (A joint fit through the interpolation was measured no more accurate and about 4x slower.)
-    """
-    import scipy.sparse as sp
-
-    d = A.shape[0]
+def _fit_sample(proxy: np.ndarray) -> np.ndarray:
+    """The colours the fits use: the proxy block-averaged by an integer factor to a long edge of
+    at most :data:`FIT_EDGE` -> ``(h, w, 3)`` float32."""
     h, w, _ = proxy.shape
-    s = max(1, math.ceil(max(h, w) / SPATIAL_EDGE))
+    s = max(1, math.ceil(max(h, w) / FIT_EDGE))
+    if s == 1:
+        return np.ascontiguousarray(proxy, np.float32)
     hh, ww = max(1, h // s), max(1, w // s)
-    x = proxy[: hh * s, : ww * s].reshape(hh, s, ww, s, 3).mean((1, 3)).reshape(-1, 3).astype(np.float64)
-    without_vignette = vals.copy()
-    without_vignette[_INDEX["vignette"]] = 0.0
-    with torch.no_grad():
-        Y = render_torch(torch.as_tensor(x)[None], torch.as_tensor(without_vignette)[None], clip=False)[0].numpy()
-    n = x.shape[0]
-    rows, cols = sp.csr_matrix(_cell_weights(hh, gh)), sp.csr_matrix(_cell_weights(ww, gw))
-    cell_w = sp.csr_matrix(sp.kron(rows, cols)).T  # (cells, pixels), row-major like the copy
-    # Each pixel touches depth nodes i0, i0 + 1 with hat weights: 8 features [w0 phi, w1 phi].
-    i0, w0, w1 = _hat_features(x, d)
-    phi = np.concatenate([x, np.ones((n, 1))], 1)
-    f = np.concatenate([w0[:, None] * phi, w1[:, None] * phi], 1)  # (N, 8)
-    ff = (f[:, :, None] * f[:, None, :]).reshape(n, 64)
-    fy = (f[:, :, None] * Y[:, None, :]).reshape(n, 24)
-    G = np.zeros((gh * gw, 4 * d, 4 * d))
-    R = np.zeros((gh * gw, 4 * d, 3))
-    for k in np.unique(i0):
-        sel = i0 == k
-        G[:, 4 * k : 4 * k + 8, 4 * k : 4 * k + 8] += (cell_w[:, sel] @ ff[sel]).reshape(-1, 8, 8)
-        R[:, 4 * k : 4 * k + 8] += (cell_w[:, sel] @ fy[sel]).reshape(-1, 8, 3)
-    prior = A.transpose(0, 2, 1).reshape(4 * d, 3)
-    sol = np.linalg.solve(G / n + SPATIAL_RIDGE * np.eye(4 * d), R / n + SPATIAL_RIDGE * prior)
-    return sol.reshape(gh, gw, d, 4, 3).transpose(4, 3, 2, 0, 1).reshape(12, d, gh, gw)
+    blocks = np.asarray(proxy[: hh * s, : ww * s], np.float32).reshape(hh, s, ww, s, 3)
+    return blocks.sum((1, 3), dtype=np.float32) * np.float32(1.0 / (s * s))
+
+
+@dataclass(frozen=True)
+class FitBasis:
+    """Everything the least-squares fits need that depends on the photo but not on the edit.
+
+    The normal equations of both fits (whole photo, and per spatial cell) are built from the
+    sample's colours and the slice's weights only; an edit changes the right-hand sides. So a
+    photo's basis is factorised once, and each edit costs one render of the sample plus a few
+    small matrix products (:func:`params_to_grid`).
+
+    colours: ``(N + M, 3)`` float32, the N sample pixels (row-major ``(h, w)``) then M probe
+    colours. The whole-photo fit uses the rows ``whole_rows`` of them (an even stride of the
+    sample, and the probes): it is ``whole @ Y[whole_rows] + whole_offset`` for rendered colours
+    ``Y``; whole ``(4D, len(whole_rows))``, whole_offset ``(4D, 3)``. The per-cell fit: ``bins``
+    ``(cells * (D - 1), N)`` sparse slice weights of each pixel on each cell, split by the depth
+    interval its luma falls in; ``features`` ``(N, 8)`` hat-weighted ``[x, 1]`` on the interval's
+    two nodes; ``cell_inverse`` ``(cells, 4D, 4D)`` inverse of each cell's ridged normal matrix.
+    """
+
+    depth: int
+    cells: tuple[int, int]
+    colours: np.ndarray
+    n_photo: int
+    whole_rows: np.ndarray
+    whole: np.ndarray
+    whole_offset: np.ndarray
+    bins: object
+    features: np.ndarray
+    cell_inverse: np.ndarray
+
+    @staticmethod
+    def build(sample: np.ndarray, depth: int, gh: int, gw: int) -> "FitBasis":
+        import scipy.sparse as sp
+
+        hh, ww, _ = sample.shape
+        x = sample.reshape(-1, 3).astype(np.float64)
+        n = x.shape[0]
+        # Whole-photo fit: the photo's colours plus the probe colours at low weight, so colours
+        # the photo lacks still get sensible transforms.
+        pc, pw = _probe_colours()
+        step = max(1, math.ceil(math.sqrt(n / WHOLE_SAMPLES)))
+        photo_rows = np.arange(n).reshape(hh, ww)[::step, ::step].ravel()
+        whole_rows = np.concatenate([photo_rows, n + np.arange(pc.shape[0])])
+        xa = np.concatenate([x, pc])
+        xw = xa[whole_rows]
+        wa = np.concatenate([np.full(photo_rows.size, 1.0 / photo_rows.size), pw / pw.sum() * PROBE_WEIGHT])
+        F = _normal_equations(xw, wa, depth)
+        Fw = F * wa[:, None]
+        ginv = np.linalg.inv(F.T @ Fw + _WHOLE_RIDGE * np.eye(4 * depth))
+        whole = ginv @ Fw.T
+        whole_offset = ginv @ (_WHOLE_RIDGE * _identity_stack(depth))
+        # Per-cell fit: each pixel touches the depth nodes i0, i0 + 1 of up to four cells.
+        i0, w0, w1 = _hat_features(x, depth)
+        phi = np.concatenate([x, np.ones((n, 1))], 1)
+        f = np.concatenate([w0[:, None] * phi, w1[:, None] * phi], 1)  # (N, 8)
+        cell_w = sp.csr_matrix(sp.kron(sp.csr_matrix(_cell_weights(hh, gh)), sp.csr_matrix(_cell_weights(ww, gw))))
+        coo = cell_w.tocoo()  # (pixels, cells)
+        rows = coo.col * (depth - 1) + i0[coo.row]
+        bins = sp.csr_matrix((coo.data, (rows, coo.row)), shape=(gh * gw * (depth - 1), n))
+        ff = (f[:, :, None] * f[:, None, :]).reshape(n, 64)
+        G = _scatter_nodes((bins @ ff).reshape(gh * gw, depth - 1, 8, 8), depth, square=True)
+        cell_inverse = np.linalg.inv(G / n + SPATIAL_RIDGE * np.eye(4 * depth))
+        return FitBasis(depth, (gh, gw), np.ascontiguousarray(xa, np.float32), n, whole_rows, whole,
+                        whole_offset, bins, f, cell_inverse)  # fmt: skip
+
+    def fit_whole(self, Y: np.ndarray) -> np.ndarray:
+        """Rendered colours ``colours[whole_rows]`` -> node matrices ``(D, 3, 4)`` shared by every cell."""
+        d = self.depth
+        return (self.whole @ Y + self.whole_offset).reshape(d, 4, 3).transpose(0, 2, 1)
+
+    def fit_cells(self, Y: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """Per-cell fit of the rendered sample pixels ``Y`` ``(N, 3)``, each node pulled towards
+        the whole-photo fit ``A`` ``(D, 3, 4)`` -> grid coefficients ``(12, D, Gh, Gw)``.
+
+        One affine per depth node cannot follow a per-hue edit when a luma bin holds many hues,
+        but one spatial cell usually holds few. Each pixel is weighted by the bilinear weight the
+        slice gives that cell (:func:`model.grid.slice_grid`); nodes no pixel touches keep ``A``.
+        (A joint fit through the interpolation was measured no more accurate and about 4x slower.)
+        """
+        d, (gh, gw), n = self.depth, self.cells, self.n_photo
+        fy = (self.features[:, :, None] * Y[:, None, :]).reshape(n, 24)
+        R = _scatter_nodes((self.bins @ fy).reshape(gh * gw, d - 1, 8, 3), d, square=False)
+        prior = A.transpose(0, 2, 1).reshape(4 * d, 3)
+        sol = self.cell_inverse @ (R / n + SPATIAL_RIDGE * prior)
+        return sol.reshape(gh, gw, d, 4, 3).transpose(4, 3, 2, 0, 1).reshape(12, d, gh, gw)
+
+
+def _scatter_nodes(per_bin: np.ndarray, depth: int, square: bool) -> np.ndarray:
+    """Sums per depth interval ``(cells, D - 1, 8, 8 or 3)`` -> ``(cells, 4D, 4D or 3)``: interval
+    ``k`` covers the unknowns of nodes ``k`` and ``k + 1`` (rows, and columns if ``square``,
+    ``4k .. 4k + 8``)."""
+    cols = 4 * depth if square else per_bin.shape[-1]
+    out = np.zeros((per_bin.shape[0], 4 * depth, cols))
+    for k in range(depth - 1):
+        s = slice(4 * k, 4 * k + 8)
+        if square:
+            out[:, s, s] += per_bin[:, k]
+        else:
+            out[:, s] += per_bin[:, k]
+    return out
+
+
+_WHOLE_RIDGE = 1e-7
+_BASES: "OrderedDict[tuple, FitBasis]" = OrderedDict()
+_BASES_LOCK = threading.Lock()
+
+
+def fit_basis(proxy: np.ndarray, depth: int, gh: int, gw: int) -> tuple[FitBasis, np.ndarray]:
+    """The :class:`FitBasis` of ``proxy`` (cached for the last few photos) and its sample."""
+    sample = _fit_sample(proxy)
+    key = (depth, gh, gw, sample.shape, hashlib.blake2b(sample.tobytes(), digest_size=16).digest())
+    with _BASES_LOCK:
+        basis = _BASES.get(key)
+        if basis is not None:
+            _BASES.move_to_end(key)
+            return basis, sample
+    basis = FitBasis.build(sample, depth, gh, gw)
+    with _BASES_LOCK:
+        _BASES[key] = basis
+        while len(_BASES) > 4:
+            _BASES.popitem(last=False)
+    return basis, sample
 
 
 def _check_shape(grid_shape) -> tuple[int, int, int]:
@@ -697,19 +787,15 @@ def _to_grid(coeffs: np.ndarray, vignette: float, gh: int, gw: int) -> np.ndarra
     return np.ascontiguousarray(grid, dtype=np.float32)
 
 
-def params_to_grid(
-    params: dict,
-    grid_shape=(8, 16, 16),
-    proxy: np.ndarray | None = None,
-    *,
-    proxy_samples: int = 20000,
-) -> np.ndarray:
+def params_to_grid(params: dict, grid_shape=(8, 16, 16), proxy: np.ndarray | None = None) -> np.ndarray:
     """Parameter dict -> bilateral grid ``(12, D, Gh, Gw)`` float32 for the luminance guidance.
 
     Without ``proxy`` the depth nodes are the least-squares fit over the fixed probe colours (the
     same grid :func:`params_grid_torch` gives). With ``proxy`` ``(h, w, 3)`` float in ``[0, 1]``
-    the fit uses the photo's own colours (a random subsample of ``proxy_samples`` pixels) plus the
-    probe colours at low weight, so colours the photo lacks still get sensible transforms.
+    the fit uses the photo's own colours (a block-averaged copy, :data:`FIT_EDGE` px) plus the
+    probe colours at low weight; colour-dependent edits (vibrance, per-hue) are then fitted per
+    spatial cell (:meth:`FitBasis.fit_cells`). The photo's normal equations are cached
+    (:func:`fit_basis`), so a new edit of the same photo costs one render of the sample.
     """
     d, gh, gw = _check_shape(grid_shape)
     vals = _full_values(params)
@@ -720,23 +806,20 @@ def params_to_grid(
             Y = render_torch(x[None], torch.as_tensor(vals)[None], clip=False)[0]
         A = (S @ Y + S0).numpy().reshape(d, 4, 3).transpose(0, 2, 1)
         return _to_grid(A, vig, gh, gw)
-    proxy = np.asarray(proxy, np.float64)
+    proxy = np.asarray(proxy)
     if proxy.ndim != 3 or proxy.shape[2] != 3:
         raise ValueError(f"proxy must be (h, w, 3), got {proxy.shape}")
-    px = proxy.reshape(-1, 3)
-    if px.shape[0] > proxy_samples:
-        rng = np.random.default_rng(0)
-        px = px[rng.choice(px.shape[0], proxy_samples, replace=False)]
-    pc, pw = _probe_colours()
-    x = np.concatenate([px, pc])
-    w = np.concatenate([np.full(px.shape[0], 1.0 / px.shape[0]), pw / pw.sum() * 0.05])
+    basis, _ = fit_basis(proxy, d, gh, gw)
+    per_cell = _colour_dependent(vals)
+    # Only the colours a fit uses are rendered, in float32: the fits' own error is orders of
+    # magnitude above float32 rounding.
+    colours = basis.colours if per_cell else basis.colours[basis.whole_rows]
     with torch.no_grad():
-        Y = render_torch(torch.as_tensor(x)[None], torch.as_tensor(vals)[None], clip=False)[0].numpy()
-    F = _normal_equations(x, w, d)
-    A = _solve(F, w, Y, d, ridge=1e-7)
-    if _colour_dependent(vals):
-        # Hue- and saturation-dependent edits: each spatial cell fits the colours it holds.
-        A = _spatial_fit(proxy, vals, A, gh, gw)
+        Y = render_torch(torch.from_numpy(colours)[None], torch.as_tensor(vals, dtype=torch.float32)[None],
+                         clip=False)[0].numpy().astype(np.float64)  # fmt: skip
+    A = basis.fit_whole(Y[basis.whole_rows] if per_cell else Y)
+    if per_cell:
+        A = basis.fit_cells(Y[: basis.n_photo], A)
     return _to_grid(A, vig, gh, gw)
 
 
@@ -782,10 +865,24 @@ class ParamsPredictor:
     def __init__(self, grid_shape=(8, 16, 16), model_id: str = "params"):
         self.grid_shape = _check_shape(grid_shape)
         self.model_id = model_id
+        self._plans: dict[str, list] = {}  # checked instruction text -> its plan (text only)
+        self._lock = threading.Lock()
+
+    def _plan(self, text: str) -> list:
+        from retouch_studio.model.instructions import check_instruction, plan
+
+        with self._lock:
+            items = self._plans.get(text)
+        if items is None:
+            check_instruction(text)
+            items = plan(text)
+            with self._lock:
+                self._plans[text] = items
+        return [dict(item) for item in items]
 
     def params_for(self, proxy: np.ndarray, instruction: str) -> tuple[dict, list]:
         """(parameter dict, plan) for one instruction; raises ContentEditError / ValueError."""
-        from retouch_studio.model.instructions import auto_params, check_instruction, plan, plan_to_params, visible_params
+        from retouch_studio.model.instructions import auto_params, plan_to_params, visible_params
 
         text = (instruction or "").strip()
         if not text:
@@ -795,8 +892,7 @@ class ParamsPredictor:
         if looks_like_params(text):
             params = parse_params(text)
             return params, [_param_item(k, v, "param") for k, v in params.items()]
-        check_instruction(text)
-        items = plan(text)
+        items = self._plan(text)
         return visible_params(plan_to_params(items), items, proxy), items
 
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:

@@ -120,6 +120,33 @@ def test_fast_integer_paths_match_reference(dtype, scale):
     assert np.abs(out.astype(np.float64) - ref).max() <= 0.5 + 1e-3 * scale / 255
 
 
+@pytest.mark.parametrize("dtype,scale", [(np.float32, 1.0), (np.uint8, 255), (np.uint16, 65535)])
+def test_fast_straight_guidance_and_long_rows_match_reference(dtype, scale):
+    """Straight curves (any mix and bias) take the kernel's computed-guidance path, and rows
+    longer than a segment are cut into several; both must keep the definition."""
+    grid = random_grid(5, 3, 2, noise=0.1, seed=7)
+    lum = GuidanceParams.luminance()
+    gp = GuidanceParams(lum.curves, np.array([0.5, 0.3, 0.3], np.float32), -0.05)
+    rgb = RNG.random((4, 3 * fast.SEGMENT_PIXELS + 7, 3))
+    px = rgb.astype(np.float32) if dtype == np.float32 else (rgb * scale).astype(dtype)
+    ref = slice_reference(grid, px / scale, gp) * scale
+    out = fast.slice_apply(px, grid, gp, 0.7)
+    ref = px + 0.7 * (ref - px)
+    if dtype == np.float32:
+        np.testing.assert_allclose(out, ref, atol=2e-5)
+    else:
+        assert np.abs(out.astype(np.float64) - np.clip(ref, 0, scale)).max() <= 0.5 + 1e-3 * scale / 255
+
+
+def test_fast_in_place_equals_out_of_place(photo_rgb):
+    grid = random_grid(8, 6, 10, noise=0.1, seed=5)
+    px = np.ascontiguousarray(photo_rgb)
+    expected = fast.slice_apply(px, grid, None, 0.9)
+    same = px.copy()
+    assert fast.slice_apply(same, grid, None, 0.9, out=same) is same
+    np.testing.assert_array_equal(same, expected)
+
+
 def test_torch_band_path_matches_fast():
     """The CUDA code path (torch, banded) computed on the CPU equals the fused kernel."""
     grid = random_grid(8, 6, 10, noise=0.1, seed=5)

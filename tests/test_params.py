@@ -189,6 +189,18 @@ def test_colour_dependent_fit_varies_by_cell_and_leaves_tone_ops_global(photos):
     assert np.abs(tone_grid - tone_grid[:, :, :1, :1]).max() == 0.0  # one affine per depth node
 
 
+def test_fit_basis_is_cached_per_photo_and_gives_the_same_grid(photos):
+    x, y = photos[0], photos[1]
+    params = {"greens_sat": 60, "exposure": 0.3}
+    first = P.params_to_grid(params, (8, 16, 16), proxy=x)
+    basis, _ = P.fit_basis(x, 8, 16, 16)
+    assert P.fit_basis(x.copy(), 8, 16, 16)[0] is basis  # same pixels: the cached basis
+    assert P.fit_basis(y, 8, 16, 16)[0] is not basis
+    fresh = P.FitBasis.build(P._fit_sample(x), 8, 16, 16)
+    np.testing.assert_allclose(fresh.cell_inverse, basis.cell_inverse)
+    np.testing.assert_array_equal(P.params_to_grid(params, (8, 16, 16), proxy=x), first)
+
+
 def test_combined_edit_parity(photos):
     params = {"exposure": 0.5, "contrast": 30, "temperature": 25, "shadows": 40, "vibrance": 30,
               "blues_sat": -30, "vignette": -40, "fade": 15}

@@ -458,6 +458,34 @@ def test_make_proxy_shapes_and_depths(photo_path):
         np.testing.assert_allclose(make_proxy(px), to_float(small), atol=1e-6)
 
 
+def test_box_reduce_is_the_block_mean():
+    from retouch_studio.model.imaging.reduce import box_reduce
+
+    rng = np.random.default_rng(1)
+    px = rng.integers(0, 256, (31, 47, 3)).astype(np.uint8)
+    mean = px[:30, :45].astype(np.float64).reshape(10, 3, 15, 3, 3).mean((1, 3))
+    out = box_reduce(px, 3)
+    assert out.dtype == np.uint8 and out.shape == (10, 15, 3)
+    assert np.abs(out - mean).max() <= 0.5 + 1e-4  # rounded to nearest
+    np.testing.assert_allclose(box_reduce(px, 3, np.float32), mean / 255, atol=1e-6)
+    np.testing.assert_allclose(box_reduce(px.astype(np.uint16) * 257, 3), mean / 255, atol=1e-6)
+    np.testing.assert_allclose(box_reduce(px / 255.0, 3), mean / 255, atol=1e-6)
+    with pytest.raises(ValueError, match="larger than the picture"):
+        box_reduce(px, 50)
+
+
+def test_proxy_matches_pillow_resize(photo_path):
+    """The fast proxy (parallel box reduce + LANCZOS on the small picture) stays close to a
+    LANCZOS resize of the whole photo."""
+    ph = load_photo(photo_path)
+    big = np.asarray(Image.fromarray(ph.pixels).resize((2000, 1500), Image.Resampling.BICUBIC))
+    ref = np.asarray(Image.fromarray(big).resize((512, 384), Image.Resampling.LANCZOS)) / 255.0
+    proxy = make_proxy(big)
+    assert proxy.shape == ref.shape
+    diff = np.abs(proxy - ref)
+    assert diff.mean() < 1.5 / 255 and np.percentile(diff, 99) < 8 / 255
+
+
 def test_proxy_is_antialiased():
     checker = (np.indices((1200, 1800)).sum(axis=0) % 2 * 255).astype(np.uint8)
     img = np.repeat(checker[..., None], 3, axis=2)

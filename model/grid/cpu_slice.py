@@ -85,10 +85,61 @@ def _add_curve(z, v, curve, weight, kn):
         z[x] += weight * (curve[j] + (p - j) * (curve[j + 1] - curve[j]))
 
 
+@njit(inline="always", **_KERNEL_OPTS)
+def _deinterleave(row, r, g, b, inv):
+    for x in range(r.shape[0]):
+        r[x] = row[3 * x] * inv
+        g[x] = row[3 * x + 1] * inv
+        b[x] = row[3 * x + 2] * inv
+
+
+@njit(inline="always", **_KERNEL_OPTS)
+def _linear_pos(pos, r, g, b, mix, bias, top):
+    m0, m1, m2 = mix[0], mix[1], mix[2]
+    for x in range(pos.shape[0]):
+        z = m0 * r[x] + m1 * g[x] + m2 * b[x] + bias
+        pos[x] = min(max(z, np.float32(0.0)), np.float32(1.0)) * top
+
+
+@njit(inline="always", **_KERNEL_OPTS)
+def _transform(o, r, g, b, a0, a1, a2, a3):
+    for x in range(o.shape[0]):
+        o[x] = a0[x] * r[x] + a1[x] * g[x] + a2[x] * b[x] + a3[x]
+
+
+@njit(inline="always", **_KERNEL_OPTS)
+def _blend(o, v, wrow):
+    for x in range(o.shape[0]):
+        o[x] = v[x] + wrow[x] * (o[x] - v[x])
+
+
+@njit(inline="always", **_KERNEL_OPTS)
+def _store_int(orow, o_r, o_g, o_b, scale):
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    for x in range(o_r.shape[0]):
+        orow[3 * x] = int(min(max(o_r[x] * scale + half, zero), scale))
+        orow[3 * x + 1] = int(min(max(o_g[x] * scale + half, zero), scale))
+        orow[3 * x + 2] = int(min(max(o_b[x] * scale + half, zero), scale))
+
+
+@njit(inline="always", **_KERNEL_OPTS)
+def _store_float(orow, o_r, o_g, o_b):
+    for x in range(o_r.shape[0]):
+        orow[3 * x] = o_r[x]
+        orow[3 * x + 1] = o_g[x]
+        orow[3 * x + 2] = o_b[x]
+
+
 @njit(**_KERNEL_OPTS)
-def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
+def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, guide_kind,
           y_start, y_stop, yi0, yi1, yw, xi0, xi1, xw, seg_start):
-    """Process image rows ``[y_start, y_stop)`` (indices into the full image)."""
+    """Process image rows ``[y_start, y_stop)`` (indices into the full image).
+
+    guide_kind: 0 = guidance linear in the colour (straight curves, computed), 1 = integer
+    pixels through the per-level ``lut``, 2 = general curves evaluated per pixel. Every loop over
+    a row works on contiguous 1-D rows with few streams so that LLVM vectorises it.
+    """
     n_out, depth, gh, gw = grid.shape
     w = src.shape[1]
     inv = np.float32(1.0 / scale)
@@ -114,11 +165,15 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
                     a = grid[k, d, y0, xc]
                     row_grid[d, xc, k] = a + wy * (grid[k, d, y1, xc] - a)
         # Planar float copies of the row and the guidance position.
-        for x in range(w):
-            r[x] = src[y, x, 0] * inv
-            g[x] = src[y, x, 1] * inv
-            b[x] = src[y, x, 2] * inv
-        if is_float:
+        row = src[y].reshape(-1)
+        _deinterleave(row, r, g, b, inv)
+        if guide_kind == 0:
+            _linear_pos(pos, r, g, b, mix, bias, top)
+        elif guide_kind == 1:
+            for x in range(w):
+                z = lut[0, int(row[3 * x])] + lut[1, int(row[3 * x + 1])] + lut[2, int(row[3 * x + 2])] + bias
+                pos[x] = min(max(z, np.float32(0.0)), np.float32(1.0)) * top
+        else:
             for x in range(w):
                 pos[x] = bias
             _add_curve(pos, r, curves[0], mix[0], kn)
@@ -126,12 +181,6 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
             _add_curve(pos, b, curves[2], mix[2], kn)
             for x in range(w):
                 pos[x] = min(max(pos[x], np.float32(0.0)), np.float32(1.0)) * top
-        else:
-            for x in range(w):
-                z = (lut[0, int(src[y, x, 0])] + lut[1, int(src[y, x, 1])]
-                     + lut[2, int(src[y, x, 2])] + bias)
-                z = min(max(z, np.float32(0.0)), np.float32(1.0))
-                pos[x] = z * top
         # Segments of constant grid columns: accumulate coefficient planes over depth nodes.
         # Loops run over slices from index 0 so LLVM can drop negative-index checks and vectorise.
         for s in range(seg_start.shape[0] - 1):
@@ -159,9 +208,10 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
                 _hat(seg_hat, seg_pos, np.float32(d))
                 for k in range(12):
                     _accumulate(acc[k, xs:xe], seg_hat, seg_w, row_grid[d, c0, k], row_grid[d, c1, k])
-        # Apply the affine transforms and blend by strength (and mask) in planar buffers; the
-        # branches stay outside the loops so each loop vectorises.
-        a = acc
+        # Apply the affine transforms, then blend by strength (and mask), one channel per loop.
+        _transform(o_r, r, g, b, acc[0], acc[1], acc[2], acc[3])
+        _transform(o_g, r, g, b, acc[4], acc[5], acc[6], acc[7])
+        _transform(o_b, r, g, b, acc[8], acc[9], acc[10], acc[11])
         wrow = hat  # reuse as the per-pixel blend weight row
         if has_mask:
             mrow = mask[y]
@@ -169,37 +219,26 @@ def _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scal
                 wrow[x] = strength * mrow[x]
         else:
             wrow[:] = strength
-        for x in range(w):
-            pr = r[x]
-            pg = g[x]
-            pb = b[x]
-            wx_ = wrow[x]
-            o_r[x] = pr + wx_ * (a[0, x] * pr + a[1, x] * pg + a[2, x] * pb + a[3, x] - pr)
-            o_g[x] = pg + wx_ * (a[4, x] * pr + a[5, x] * pg + a[6, x] * pb + a[7, x] - pg)
-            o_b[x] = pb + wx_ * (a[8, x] * pr + a[9, x] * pg + a[10, x] * pb + a[11, x] - pb)
-        if is_float:
-            for x in range(w):
-                dst[y, x, 0] = o_r[x]
-                dst[y, x, 1] = o_g[x]
-                dst[y, x, 2] = o_b[x]
+        if not (strength == 1.0 and not has_mask):
+            _blend(o_r, r, wrow)
+            _blend(o_g, g, wrow)
+            _blend(o_b, b, wrow)
+        orow = dst[y].reshape(-1)
+        if scale == 1.0:
+            _store_float(orow, o_r, o_g, o_b)
         else:
-            hi_v = np.float32(scale)
-            zero = np.float32(0.0)
-            for x in range(w):
-                dst[y, x, 0] = int(min(max(o_r[x] * scale + np.float32(0.5), zero), hi_v))
-                dst[y, x, 1] = int(min(max(o_g[x] * scale + np.float32(0.5), zero), hi_v))
-                dst[y, x, 2] = int(min(max(o_b[x] * scale + np.float32(0.5), zero), hi_v))
+            _store_int(orow, o_r, o_g, o_b, scale)
 
 
 @njit(parallel=True, **_KERNEL_OPTS)
-def _apply_bands(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
+def _apply_bands(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, guide_kind,
                  band, yi0, yi1, yw, xi0, xi1, xw, seg_start):
     h = src.shape[0]
     n_bands = (h + band - 1) // band
     for i in prange(n_bands):
         y0 = i * band
         y1 = min(h, y0 + band)
-        _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, is_float,
+        _rows(src, dst, grid, lut, curves, mix, bias, strength, mask, has_mask, scale, guide_kind,
               y0, y1, yi0, yi1, yw, xi0, xi1, xw, seg_start)
 
 
@@ -215,9 +254,16 @@ def _keep_torch_threads():
             torch.set_num_threads(before)
 
 
-def _segments(xi0: np.ndarray) -> np.ndarray:
+SEGMENT_PIXELS = 128
+
+
+def _segments(xi0: np.ndarray, longest: int = SEGMENT_PIXELS) -> np.ndarray:
+    """Starts of the row segments (plus the row's end): a segment shares one pair of grid columns
+    and is at most ``longest`` pixels, so the guidance inside it spans few depth nodes (the
+    kernel visits every node between the segment's lowest and highest guidance)."""
     change = np.flatnonzero(np.diff(xi0)) + 1
-    return np.concatenate([[0], change, [xi0.shape[0]]]).astype(np.int64)
+    cuts = np.union1d(change, np.arange(longest, xi0.shape[0], longest))
+    return np.concatenate([[0], cuts, [xi0.shape[0]]]).astype(np.int64)
 
 
 def slice_apply(
@@ -234,7 +280,8 @@ def slice_apply(
 
     pixels: ``(H, W, 3)`` uint8, uint16 or float32 (``[0, 1]`` scale); grid ``(12, D, Gh, Gw)``;
     mask ``(H, W)`` float32 in ``[0, 1]`` or None. Returns an array of the input's dtype and shape
-    (integers are rounded and clamped; floats are not clamped).
+    (integers are rounded and clamped; floats are not clamped), ``out`` when given. ``out`` may
+    be ``pixels`` itself: each row is read whole into scratch before its output is written.
     """
     if pixels.ndim != 3 or pixels.shape[2] != 3:
         raise ValueError(f"pixels must be (H, W, 3), got {pixels.shape}")
@@ -251,12 +298,16 @@ def slice_apply(
     gp = guidance or GuidanceParams.luminance()
     curves = np.ascontiguousarray(gp.curves, dtype=np.float32)
     mix = np.ascontiguousarray(gp.mix, dtype=np.float32)
-    is_float = pixels.dtype == np.float32
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
-    if is_float:
-        lut = np.zeros((3, 2), np.float32)
+    lut = np.zeros((3, 2), np.float32)
+    knots = np.linspace(0.0, 1.0, curves.shape[1], dtype=np.float32)
+    if np.allclose(curves, knots, rtol=0.0, atol=1e-7):
+        guide_kind = 0  # straight curves (the luminance guidance): a dot product per pixel
+    elif pixels.dtype == np.uint8:
+        guide_kind = 1  # a 256-level table per channel stays in L1
+        lut = _curve_lut(curves, mix, 256)
     else:
-        lut = _curve_lut(curves, mix, int(scale) + 1)
+        guide_kind = 2
     src = np.ascontiguousarray(pixels)
     dst = out if out is not None else np.empty_like(src)
     if dst.shape != src.shape or dst.dtype != src.dtype:
@@ -271,8 +322,8 @@ def slice_apply(
         _apply_bands(
             src, dst, grid, lut, curves, mix, np.float32(gp.bias), np.float32(strength),
             mask if mask is not None else np.zeros((1, 1), np.float32), mask is not None,
-            np.float32(scale), is_float, int(rows_per_tile), yi0, yi1, yw, xi0, xi1, xw,
-            _segments(xi0),
+            np.float32(scale), guide_kind, int(rows_per_tile), yi0, yi1, yw, xi0, xi1, xw,
+            _segments(xi0, SEGMENT_PIXELS),
         )
     return dst
 

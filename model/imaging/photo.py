@@ -18,6 +18,7 @@ The public surface other modules use
 ------------------------------------
 ``load_photo(path) -> Photo``            full-quality decode (RAW: full 16-bit demosaic)
 ``load_preview(path, max_size) -> Photo`` fast first picture (JPEG DCT scaling, RAW thumbnail)
+``load_proxy(path, 512) -> ndarray``      the model's input alone, decoded the same fast way
 ``save_photo(path, pixels_or_photo, fmt, quality, exif=, icc=, alpha=, ...) -> Path``
 ``make_proxy(pixels, 512)`` / ``make_preview(pixels, max_size)`` / ``to_float(pixels)``
 ``is_supported(path)`` / ``SUPPORTED_EXTENSIONS`` / ``RAW_EXTENSIONS`` / ``FORMATS``
@@ -69,6 +70,7 @@ __all__ = [
     "resolve_format",
     "load_photo",
     "load_preview",
+    "load_proxy",
     "save_photo",
     "make_proxy",
     "make_preview",
@@ -529,6 +531,13 @@ def _checked(photo: Photo) -> Photo:
     return photo
 
 
+def load_proxy(path: str | os.PathLike, long_edge: int = 512, *, allow_large: bool = False) -> np.ndarray:
+    """The model's input straight from a file, for when only the proxy is needed (a prediction
+    before the full decode, a plan check): :func:`load_preview` at ``long_edge`` (JPEG decodes
+    with DCT scaling, RAW from its embedded preview), then :func:`make_proxy`."""
+    return make_proxy(load_preview(path, long_edge, allow_large=allow_large).pixels, long_edge)
+
+
 def _png_header(path: Path) -> tuple[int, int]:
     with open(path, "rb") as f:
         head = f.read(26)
@@ -845,18 +854,6 @@ def _fit(w: int, h: int, max_size: int | tuple[int, int]) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _box_reduce(pixels: np.ndarray, factor: int) -> np.ndarray:
-    """Integer box reduction in float32 (for 16-bit/float pictures Pillow cannot resize)."""
-    h, w = pixels.shape[:2]
-    hh, ww = h // factor * factor, w // factor * factor
-    out = np.zeros((hh // factor, ww // factor) + pixels.shape[2:], np.float32)
-    for dy in range(factor):
-        for dx in range(factor):
-            out += pixels[dy:hh:factor, dx:ww:factor]
-    out *= 1.0 / (factor * factor)
-    return out
-
-
 def _resize_float(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """LANCZOS per channel on float32 (Pillow mode "F")."""
     chans = [np.asarray(Image.fromarray(np.ascontiguousarray(img[..., c])).resize(size, Image.Resampling.LANCZOS)) for c in range(img.shape[2])]
@@ -876,22 +873,31 @@ def _resize(pixels: np.ndarray, size: tuple[int, int], reducing_gap: float = 2.0
         im = Image.fromarray(pixels)
         return np.asarray(im.resize(size, Image.Resampling.LANCZOS, reducing_gap=reducing_gap))
     factor = max(1, min(w // size[0], h // size[1]) // 2)
-    img = _box_reduce(pixels, factor) if factor > 1 else pixels.astype(np.float32)
-    if pixels.dtype == np.uint16:
-        img *= np.float32(1 / 65535)
+    if factor > 1:
+        from retouch_studio.model.imaging.reduce import box_reduce  # numba: imported when needed
+
+        img = box_reduce(pixels, factor)
+    else:
+        img = to_float(pixels)
     return np.clip(_resize_float(img, size), 0.0, 1.0)
 
 
 def make_proxy(pixels: np.ndarray, long_edge: int = 512) -> np.ndarray:
     """The model's input: ``(h, w, 3)`` float32 in [0, 1], long edge <= ``long_edge``, antialiased.
 
-    pixels: ``(H, W, 3)`` uint8 / uint16 / float in [0, 1], sRGB-encoded. Reduces by an integer
-    box filter first and resamples with LANCZOS after, so a 24 MP photo takes tens of ms. Sides
-    below ``MIN_PROXY_SIDE`` are enlarged by repetition.
+    pixels: ``(H, W, 3)`` uint8 / uint16 / float in [0, 1], sRGB-encoded. An integer box reduce
+    (parallel, one pass over the pixels) brings the photo to between 1x and 2x the target size,
+    and LANCZOS resamples that small picture: a 4K or 24 MP photo takes a few ms. Sides below
+    ``MIN_PROXY_SIDE`` are enlarged by repetition.
     """
     _check_rgb(pixels)
     h, w = pixels.shape[:2]
     size = _fit(w, h, long_edge)
+    factor = min(w // size[0], h // size[1])
+    if factor > 1:
+        from retouch_studio.model.imaging.reduce import box_reduce  # numba: imported when needed
+
+        pixels = box_reduce(pixels, factor)  # uint8 stays uint8; other types become float32
     out = to_float(_resize(pixels, size))  # uint8 from Pillow, or the input when it already fits
     if min(out.shape[:2]) < MIN_PROXY_SIDE:  # a tiny (or very thin) photo: repeat its pixels
         ry, rx = (-(-MIN_PROXY_SIDE // n) for n in out.shape[:2])
