@@ -358,11 +358,12 @@ def render_torch(
     w = torch.tensor(LUMA_709, dtype=dtype, device=device)
 
     # 1. White balance: per-channel gains, then a grey shift that restores the luma exactly.
-    t = P("temperature") / 100
-    g = P("tint") / 100
-    gains = torch.cat([1 + 0.25 * t, 1 - 0.2 * g, 1 - 0.25 * t], -1)  # (B, 1, 3)
-    xw = x * gains
-    x = xw + (_luma(x) - _luma(xw))
+    if active("temperature", "tint"):
+        t = P("temperature") / 100
+        g = P("tint") / 100
+        gains = torch.cat([1 + 0.25 * t, 1 - 0.2 * g, 1 - 0.25 * t], -1)  # (B, 1, 3)
+        xw = x * gains
+        x = xw + (_luma(x) - _luma(xw))
 
     # 2. Exposure: gain 2^(EV/2.2) on encoded values (= 2^EV in gamma-2.2 light), soft shoulder.
     if active("exposure"):
@@ -418,15 +419,17 @@ def render_torch(
     E, Pm = _opponent_basis(dtype, device)
     Y = _luma(x)
     chroma = x - Y
-    ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T  # (B, N, 2)
-    c = torch.sqrt((ab * ab).sum(-1, keepdim=True) + 1e-12)
-    sat = 1 + P("saturation") / 100
-    vib = P("vibrance") / 100
-    muted = (1 - (c / 0.6).clamp(0, 1)) ** 2
-    chroma = chroma * sat * (1 + vib * 0.8 * muted)
+    per_hue = active(*(f"{n}_{c}" for n in HUES for c in ("hue", "sat", "lum")))
+    if per_hue or active("saturation", "vibrance"):
+        ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T  # (B, N, 2)
+        c = torch.sqrt((ab * ab).sum(-1, keepdim=True) + 1e-12)
+        sat = 1 + P("saturation") / 100
+        vib = P("vibrance") / 100
+        muted = (1 - (c / 0.6).clamp(0, 1)) ** 2
+        chroma = chroma * sat * (1 + vib * 0.8 * muted)
 
     # 6. Per-hue HSL: rotate / scale the chroma and shift the luma of each hue band.
-    if active(*(f"{n}_{c}" for n in HUES for c in ("hue", "sat", "lum"))):
+    if per_hue:
         hue_vals = torch.stack([P(f"{n}_hue") for n in HUES], -1) / 100  # (B, 1, 1, 8)
         sat_vals = torch.stack([P(f"{n}_sat") for n in HUES], -1) / 100
         lum_vals = torch.stack([P(f"{n}_lum") for n in HUES], -1) / 100
@@ -444,11 +447,15 @@ def render_torch(
     x = Y + chroma
 
     # 7. Black & white: fade the chroma out (luma weights).
-    x = Y + (1 - P("bw") / 100) * (x - Y)
+    if active("bw"):
+        x = Y + (1 - P("bw") / 100) * (x - Y)
 
     # 8. Split toning: add a zero-luma tint weighted towards the shadows / highlights.
-    Yc = Y.clamp(0, 1)
-    for which, weight in (("shadow", (1 - Yc) ** 2), ("highlight", Yc**2)):
+    for which in ("shadow", "highlight"):
+        if not active(f"split_{which}_amount"):
+            continue
+        Yc = Y.clamp(0, 1)
+        weight = (1 - Yc) ** 2 if which == "shadow" else Yc**2
         ang = torch.deg2rad(P(f"split_{which}_hue"))
         amt = P(f"split_{which}_amount") / 100
         tint_ab = torch.cat([torch.cos(ang), torch.sin(ang)], -1)  # (B, 1, 2)
