@@ -854,9 +854,9 @@ def _fit(w: int, h: int, max_size: int | tuple[int, int]) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def _resize_float(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """LANCZOS per channel on float32 (Pillow mode "F")."""
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(img[..., c])).resize(size, Image.Resampling.LANCZOS)) for c in range(img.shape[2])]
+def _resize_float(img: np.ndarray, size: tuple[int, int], box=None) -> np.ndarray:
+    """LANCZOS per channel on float32 (Pillow mode "F"); ``box`` as in ``Image.resize``."""
+    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(img[..., c])).resize(size, Image.Resampling.LANCZOS, box=box)) for c in range(img.shape[2])]
     return np.stack(chans, axis=-1)
 
 
@@ -877,9 +877,8 @@ def _resize(pixels: np.ndarray, size: tuple[int, int], reducing_gap: float = 2.0
         from retouch_studio.model.imaging.reduce import box_reduce  # numba: imported when needed
 
         img = box_reduce(pixels, factor)
-    else:
-        img = to_float(pixels)
-    return np.clip(_resize_float(img, size), 0.0, 1.0)
+        return np.clip(_resize_float(img, size, (0, 0, w / factor, h / factor)), 0.0, 1.0)
+    return np.clip(_resize_float(to_float(pixels), size), 0.0, 1.0)
 
 
 def make_proxy(pixels: np.ndarray, long_edge: int = 512) -> np.ndarray:
@@ -897,8 +896,15 @@ def make_proxy(pixels: np.ndarray, long_edge: int = 512) -> np.ndarray:
     if factor > 1:
         from retouch_studio.model.imaging.reduce import box_reduce  # numba: imported when needed
 
-        pixels = box_reduce(pixels, factor)  # uint8 stays uint8; other types become float32
-    out = to_float(_resize(pixels, size))  # uint8 from Pillow, or the input when it already fits
+        small = box_reduce(pixels, factor)  # uint8 stays uint8; other types become float32
+        box = (0, 0, w / factor, h / factor)  # edge blocks may hold fewer pixels
+        if small.dtype == np.uint8:
+            out = np.asarray(Image.fromarray(small).resize(size, Image.Resampling.LANCZOS, box=box))
+        else:
+            out = np.clip(_resize_float(small, size, box), 0.0, 1.0)
+        out = to_float(out)
+    else:
+        out = to_float(_resize(pixels, size))  # uint8 from Pillow, or the input when it already fits
     if min(out.shape[:2]) < MIN_PROXY_SIDE:  # a tiny (or very thin) photo: repeat its pixels
         ry, rx = (-(-MIN_PROXY_SIDE // n) for n in out.shape[:2])
         out = np.repeat(np.repeat(out, ry, axis=0), rx, axis=1)

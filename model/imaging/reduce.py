@@ -3,8 +3,9 @@
 The first step of every proxy: a 4K or 24 MP photo is averaged over ``f x f`` blocks in one pass
 over its bytes, so the resampling filter that follows only sees a picture about the target size.
 Each output row sums ``f`` input rows into a contiguous float row (vectorises), then folds the
-row's blocks; no full-size intermediate is made. The ``H % f`` last rows and ``W % f`` last
-columns are dropped (at most ``f - 1`` pixels of thousands).
+row's blocks; no full-size intermediate is made. As in Pillow's ``reduce``, blocks at the right
+and bottom edges that hold fewer pixels are averaged over the pixels they hold, so the reduced
+picture covers exactly ``W / f x H / f`` of its pixels (the ``box`` a following resize uses).
 """
 
 from __future__ import annotations
@@ -15,26 +16,29 @@ from numba import njit, prange
 
 @njit(parallel=True, cache=True, nogil=True)
 def _reduce(src, dst, factor, scale, rounding):
+    h, w, _ = src.shape
     oh, ow, _ = dst.shape
-    width = ow * factor * 3
-    norm = np.float32(scale / (factor * factor))
     for oy in prange(oh):
-        acc = np.zeros(width, np.float32)
-        for dy in range(factor):
-            row = src[oy * factor + dy].reshape(-1)
-            for i in range(width):
+        y0 = oy * factor
+        y1 = min(y0 + factor, h)
+        acc = np.zeros(w * 3, np.float32)
+        for y in range(y0, y1):
+            row = src[y].reshape(-1)
+            for i in range(w * 3):
                 acc[i] += np.float32(row[i])
         for ox in range(ow):
-            base = ox * factor * 3
+            x0 = ox * factor
+            x1 = min(x0 + factor, w)
+            norm = np.float32(scale / ((y1 - y0) * (x1 - x0)))
             for c in range(3):
                 s = np.float32(0.0)
-                for dx in range(factor):
-                    s += acc[base + dx * 3 + c]
+                for x in range(x0, x1):
+                    s += acc[3 * x + c]
                 dst[oy, ox, c] = s * norm + rounding
 
 
 def box_reduce(pixels: np.ndarray, factor: int, out_dtype=None) -> np.ndarray:
-    """Mean over ``factor x factor`` blocks: ``(H, W, 3)`` -> ``(H // factor, W // factor, 3)``.
+    """Mean over ``factor x factor`` blocks: ``(H, W, 3)`` -> ``(ceil(H / f), ceil(W / f), 3)``.
 
     uint8 input gives uint8 (rounded to nearest) unless ``out_dtype=np.float32``, which gives the
     exact means scaled to ``[0, 1]``; uint16 and float input always give float32 in ``[0, 1]``
@@ -45,9 +49,9 @@ def box_reduce(pixels: np.ndarray, factor: int, out_dtype=None) -> np.ndarray:
     if factor < 1:
         raise ValueError(f"factor must be >= 1, got {factor}")
     h, w, _ = pixels.shape
-    oh, ow = h // factor, w // factor
-    if oh < 1 or ow < 1:
+    if factor > min(h, w):
         raise ValueError(f"factor {factor} is larger than the picture ({w}x{h})")
+    oh, ow = -(-h // factor), -(-w // factor)
     src = np.ascontiguousarray(pixels)
     top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(src.dtype, 1.0)
     if src.dtype == np.uint8 and out_dtype in (None, np.uint8):
