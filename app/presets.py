@@ -27,6 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from retouch_studio.app.cli import options
+from retouch_studio.app.cli.exit_codes import Exit
 from retouch_studio.model.atomic import OutputError, OutputExistsError, write_text_atomic
 from retouch_studio.model.user_config import APP_NAME, config_dir  # noqa: F401 - re-exported
 
@@ -37,6 +39,10 @@ _NAME_RE = re.compile(r"^[^/\\:*?\"<>|\x00-\x1f.][^/\\:*?\"<>|\x00-\x1f]{0,99}$"
 
 class PresetError(Exception):
     """A preset is missing, invalid or cannot be stored; the message says which and why."""
+
+    def __init__(self, message: str, code: int = Exit.FAILED):
+        super().__init__(message)
+        self.code = code  # the exit code (``app.cli.exit_codes``)
 
 
 @dataclass(frozen=True)
@@ -196,12 +202,12 @@ def save_preset(preset: Preset, overwrite: bool = False) -> Path:
     """Write atomically; refuses to replace an existing preset unless ``overwrite``."""
     path = preset_path(preset.name)
     if path.exists() and not overwrite:
-        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)")
+        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)", Exit.EXISTS)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(path, json.dumps(preset.to_dict(), indent=2, ensure_ascii=False) + "\n", overwrite=overwrite)
     except OutputExistsError:
-        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)") from None
+        raise PresetError(f"preset {preset.name!r} already exists (use --overwrite to replace it)", Exit.EXISTS) from None
     except (OSError, OutputError) as exc:
         reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
         raise PresetError(f"cannot save preset to {path} ({reason})") from None
@@ -242,17 +248,17 @@ def register(subparsers) -> None:
     p = sub.add_parser("list", help="list saved presets")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p = sub.add_parser("show", help="print one preset as JSON")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME")
     p = sub.add_parser("delete", help="delete a preset")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME")
     p = sub.add_parser("save", help="save an instruction, parameters or a recipe as a preset")
-    p.add_argument("name")
+    p.add_argument("name", metavar="NAME")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("-i", "--instruction", help="the instruction text")
-    src.add_argument("--params", help="explicit parameters, e.g. 'exposure +0.7, temperature -10'")
-    src.add_argument("--recipe", type=Path, help="a recipe sidecar JSON file to store")
-    p.add_argument("--strength", type=float, default=1.0, help="edit strength (default 1.0)")
-    p.add_argument("--overwrite", action="store_true", help="replace a preset of the same name")
+    options.add_instruction(p, group=src, auto="")
+    src.add_argument("--params", metavar="TEXT", help="explicit parameters, e.g. 'exposure +0.7, temperature -10'")
+    options.add_recipe(p, group=src, help="a recipe sidecar JSON file to store")
+    options.add_strength(p, default="1")
+    options.add_overwrite(p, "a preset of the same name")
     parser.set_defaults(func=run, _presets_parser=parser)
 
 
@@ -261,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except PresetError as exc:
         print(f"retouch presets: {exc}", file=sys.stderr)
-        return 1
+        return int(exc.code)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -298,12 +304,12 @@ def _run(args: argparse.Namespace) -> int:
                 kw["recipe"] = load_recipe(args.recipe).to_dict()  # checked before it is stored
             except RecipeError as exc:
                 raise PresetError(str(exc)) from None
-        preset = Preset(args.name, strength=args.strength, **kw)
+        preset = Preset(args.name, strength=1.0 if args.strength is None else args.strength, **kw)
         path = save_preset(preset, overwrite=args.overwrite)
         print(f"saved preset {preset.name!r}: {describe(preset)} -> {path}")
         return 0
     args._presets_parser.print_help()
-    return 2
+    return Exit.USAGE
 
 
 def _check_instruction(text: str) -> None:
@@ -317,4 +323,4 @@ def _check_instruction(text: str) -> None:
     try:
         check_instruction(text)
     except ContentEditError as exc:
-        raise PresetError(str(exc)) from exc
+        raise PresetError(str(exc), Exit.REFUSED) from exc

@@ -1,8 +1,9 @@
 """Colour-science helpers: sRGB <-> linear <-> XYZ <-> CIELAB and the CIEDE2000 colour difference.
 
-Every function exists twice: a differentiable torch version (``*_torch``, any leading shape,
-channels last) used as a training loss, and a numpy version (same name without the suffix) used
-by tests and benchmarks. The numpy versions run the torch code in float64, so both agree.
+Every function exists for torch tensors (``*_torch``, any leading shape, channels last,
+differentiable: training losses) and for numpy arrays (same name without the suffix, float64).
+The conversions to CIELAB are one definition over both kinds (``model.array_ops``), so the app
+measures colours without loading torch; the numpy CIEDE2000 runs the torch code in float64.
 
 Conventions: sRGB-encoded values in ``[0, 1]`` (values outside are extrapolated, not clamped),
 D65 white, CIELAB ``L`` in ``[0, 100]``.
@@ -12,8 +13,14 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+from retouch_studio.model.array_ops import ArrayOps
+
+if TYPE_CHECKING:
+    import torch
 
 # sRGB (D65) -> XYZ, IEC 61966-2-1.
 _RGB_TO_XYZ = (
@@ -24,38 +31,39 @@ _RGB_TO_XYZ = (
 _WHITE_D65 = (0.95047, 1.0, 1.08883)
 
 
-def srgb_to_linear_torch(rgb: torch.Tensor) -> torch.Tensor:
+def srgb_to_linear_torch(rgb):
     """sRGB decoding (the piecewise IEC curve), elementwise, odd-symmetric for negatives."""
-    a = rgb.abs()
-    lin = torch.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055).clamp_min(1e-12) ** 2.4)
-    return torch.sign(rgb) * lin
+    ops = ArrayOps(rgb)
+    a = ops.abs(rgb)
+    lin = ops.where(a <= 0.04045, a / 12.92, ops.clip((a + 0.055) / 1.055, 1e-12) ** 2.4)
+    return ops.sign(rgb) * lin
 
 
-def linear_to_srgb_torch(lin: torch.Tensor) -> torch.Tensor:
-    a = lin.abs()
-    enc = torch.where(a <= 0.0031308, a * 12.92, 1.055 * a.clamp_min(1e-12) ** (1 / 2.4) - 0.055)
-    return torch.sign(lin) * enc
+def linear_to_srgb_torch(lin):
+    ops = ArrayOps(lin)
+    a = ops.abs(lin)
+    enc = ops.where(a <= 0.0031308, a * 12.92, 1.055 * ops.clip(a, 1e-12) ** (1 / 2.4) - 0.055)
+    return ops.sign(lin) * enc
 
 
-def _f_lab(t: torch.Tensor) -> torch.Tensor:
+def _f_lab(ops: ArrayOps, t):
     eps = 216 / 24389
     kappa = 24389 / 27
-    return torch.where(t > eps, t.clamp_min(eps) ** (1 / 3), (kappa * t + 16) / 116)
+    return ops.where(t > eps, ops.clip(t, eps) ** (1 / 3), (kappa * t + 16) / 116)
 
 
-def srgb_to_lab_torch(rgb: torch.Tensor) -> torch.Tensor:
-    """sRGB-encoded ``(..., 3)`` -> CIELAB ``(..., 3)`` (D65). Differentiable."""
+def srgb_to_lab_torch(rgb):
+    """sRGB-encoded ``(..., 3)`` -> CIELAB ``(..., 3)`` (D65): a torch tensor (differentiable)
+    or a numpy array, returned as the same kind."""
     if rgb.shape[-1] != 3:
         raise ValueError(f"rgb must have 3 channels last, got shape {tuple(rgb.shape)}")
-    lin = srgb_to_linear_torch(rgb)
-    m = torch.tensor(_RGB_TO_XYZ, dtype=rgb.dtype, device=rgb.device)
-    xyz = lin @ m.T
-    white = torch.tensor(_WHITE_D65, dtype=rgb.dtype, device=rgb.device)
-    f = _f_lab(xyz / white)
+    ops = ArrayOps(rgb)
+    xyz = srgb_to_linear_torch(rgb) @ ops.const(_RGB_TO_XYZ).T
+    f = _f_lab(ops, xyz / ops.const(_WHITE_D65))
     L = 116 * f[..., 1] - 16
     a = 500 * (f[..., 0] - f[..., 1])
     b = 200 * (f[..., 1] - f[..., 2])
-    return torch.stack([L, a, b], -1)
+    return ops.stack([L, a, b], -1)
 
 
 def delta_e_2000_torch(lab1: torch.Tensor, lab2: torch.Tensor) -> torch.Tensor:
@@ -64,6 +72,8 @@ def delta_e_2000_torch(lab1: torch.Tensor, lab2: torch.Tensor) -> torch.Tensor:
     Follows Sharma, Wu & Dalal (2005); ``kL = kC = kH = 1``. Small epsilons keep the gradient
     finite at zero chroma / zero difference.
     """
+    import torch
+
     eps = 1e-10
     L1, a1, b1 = lab1.unbind(-1)
     L2, a2, b2 = lab2.unbind(-1)
@@ -115,22 +125,24 @@ def delta_e_srgb_torch(rgb1: torch.Tensor, rgb2: torch.Tensor) -> torch.Tensor:
 
 
 def _np(fn, *arrays):
+    import torch
+
     with torch.no_grad():
         ts = [torch.as_tensor(np.asarray(a, np.float64)) for a in arrays]
         return fn(*ts).numpy()
 
 
 def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
-    return _np(srgb_to_linear_torch, rgb)
+    return srgb_to_linear_torch(np.asarray(rgb, np.float64))
 
 
 def linear_to_srgb(lin: np.ndarray) -> np.ndarray:
-    return _np(linear_to_srgb_torch, lin)
+    return linear_to_srgb_torch(np.asarray(lin, np.float64))
 
 
 def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     """sRGB-encoded ``(..., 3)`` in ``[0, 1]`` -> CIELAB ``(..., 3)`` float64."""
-    return _np(srgb_to_lab_torch, rgb)
+    return srgb_to_lab_torch(np.asarray(rgb, np.float64))
 
 
 def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

@@ -14,48 +14,36 @@ Design (VeraRetouch-style decoupled controls, InstantRetouch-style bilateral out
 * The last layer of both heads starts at zero, so an untrained model returns the identity grid.
 
 ``CompactRetouchNet.from_pretrained(dir)`` / ``save_pretrained(dir)`` keep every hyperparameter in
-``config.json`` next to ``weights.pt``. The engine ``"compact"`` (registered with
-:func:`model.runtime.register_engine`) uses ``model.onnx`` through onnxruntime when the folder
-has one, and torch otherwise.
+``config.json`` next to ``weights.pt``. The engine ``"compact"``
+(``model.engines.compact_engine``) runs ``model.onnx`` through onnxruntime when the folder has
+one, and this network otherwise.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import threading
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from retouch_studio.model.atomic import write_atomic
-from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
-from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, GuidanceParams, guidance_map
-
-MODEL_VERSION = "compact-1"
-
-# --------------------------------------------------------------------------------------------
-# The parameter space and its differentiable grid renderer
-# --------------------------------------------------------------------------------------------
-
-#: Normalised controls; 0 = no change, +-1 = a strong but sane edit (values up to +-2 allowed).
-PARAM_NAMES = (
-    "exposure",  # Reinhard-style gain, 1 unit = 0.9 stop at the toe, whites stay put
-    "contrast",  # S-curve around mid-grey
-    "temperature",  # + warmer (R up, B down), luminance-neutral gains
-    "tint",  # + magenta, - green
-    "saturation",  # -1 = black and white, +1 = twice the chroma
-    "shadows",  # + lift, - deepen (centred on z = 0.25)
-    "highlights",  # + brighten, - recover (centred on z = 0.75)
-    "blacks",  # + lift/fade the black point, - crush
-    "split_tone",  # + warm highlights and teal shadows ("cinematic")
+from retouch_studio.model.compact_config import (  # noqa: F401 - re-exported for training and tests
+    MODEL_VERSION,
+    NUM_PARAMS,
+    PARAM_LIMIT,
+    PARAM_NAMES,
+    CompactConfig,
+    net_input,
+    split_clauses,
 )
-NUM_PARAMS = len(PARAM_NAMES)
-PARAM_LIMIT = 2.0
+from retouch_studio.model.atomic import write_atomic
+from retouch_studio.model.engines.loader import ModelError
+from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, guidance_map
+
+# --------------------------------------------------------------------------------------------
+# The parameter space's differentiable grid renderer
+# --------------------------------------------------------------------------------------------
 
 
 def _luma_weights(dtype, device) -> torch.Tensor:
@@ -150,89 +138,8 @@ def rgb_to_lab(rgb: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# Instructions -> clauses
-# --------------------------------------------------------------------------------------------
-
-_PROTECTED = ("black and white", "black & white", "teal and orange", "orange and teal", "bright and airy",
-              "light and airy", "dark and moody", "shadows and highlights", "black and whites")
-_SPLIT = re.compile(
-    r"\s*(?:,|;|\.\s|\band then\b|\bthen\b|\band also\b|\balso\b|\bplus\b|\bbut\b|\band\b|&|\bwith\b|\bwhile\b)\s*"
-)
-
-
-def split_clauses(instruction: str, max_clauses: int = 4) -> list[str]:
-    """Split an instruction into edit clauses: ``"brighter, and a bit warmer"`` -> two clauses.
-
-    Fixed phrases such as "black and white" are kept whole. Returns at most ``max_clauses``
-    non-empty, lower-cased clauses (the rest is merged into the last one).
-    """
-    text = " ".join(instruction.strip().lower().split())
-    keep = {}
-    for i, phrase in enumerate(_PROTECTED):
-        token = f"qqprot{i}qq"
-        if phrase in text:
-            text = text.replace(phrase, token)
-            keep[token] = phrase
-    parts = [p.strip(" .!?") for p in _SPLIT.split(text)]
-    parts = [p for p in parts if p and p not in ("and", "please")]
-    out = []
-    for p in parts:
-        for token, phrase in keep.items():
-            p = p.replace(token, phrase)
-        out.append(p)
-    if len(out) > max_clauses:
-        out = out[: max_clauses - 1] + [" and ".join(out[max_clauses - 1 :])]
-    return out
-
-
-# --------------------------------------------------------------------------------------------
 # Network
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CompactConfig:
-    """Every hyperparameter of the network (saved as ``config.json``)."""
-
-    engine: str = "compact"
-    version: str = MODEL_VERSION
-    text_dim: int = 384
-    net_size: int = 64
-    grid_depth: int = 8
-    channels: tuple = (16, 32, 64)
-    global_channels: int = 64
-    text_hidden: int = 128
-    hidden: int = 256
-    residual_scale: float = 0.05
-    max_clauses: int = 4
-    training: dict = field(default_factory=dict)
-
-    @property
-    def grid_size(self) -> int:
-        return self.net_size // 8
-
-    @property
-    def grid_shape(self) -> tuple:
-        return (self.grid_depth, self.grid_size, self.grid_size)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["channels"] = list(self.channels)
-        d["grid_shape"] = list(self.grid_shape)
-        d["param_names"] = list(PARAM_NAMES)
-        return d
-
-    @staticmethod
-    def from_dict(d: dict, source: str = "config") -> "CompactConfig":
-        """Sizes checked against ``model.schema.CompactConfigSchema`` (ValueError names the field)."""
-        from retouch_studio.model.schema import CompactConfigSchema, validate
-
-        known = {f for f in CompactConfig.__dataclass_fields__}
-        kw = {k: v for k, v in d.items() if k in known}
-        checked = validate(CompactConfigSchema, kw, source)
-        kw.update({k: getattr(checked, k) for k in CompactConfigSchema.model_fields if k in kw})
-        return CompactConfig(**kw)
-
 
 N_STATS = 17
 
@@ -382,181 +289,8 @@ def slice_apply(grid: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
     return (a[:, :, :3] * rgb.unsqueeze(1)).sum(2) + a[:, :, 3]
 
 
-def net_input(proxy: np.ndarray, size: int) -> np.ndarray:
-    """Proxy ``(h, w, 3)`` float in [0, 1] -> network input ``(1, 3, size, size)`` float32 (box filter).
-
-    The whole frame is squeezed to a square: the residual grid is cell-centred on the image, so
-    its cells line up with the photo whatever the aspect ratio.
-    """
-    from PIL import Image
-
-    proxy = np.asarray(proxy, np.float32)
-    if proxy.ndim != 3 or proxy.shape[2] != 3:
-        raise ValueError(f"proxy must be (h, w, 3), got {proxy.shape}")
-    chans = []
-    for c in range(3):
-        im = Image.fromarray(np.ascontiguousarray(proxy[:, :, c]), mode="F")
-        chans.append(np.asarray(im.resize((size, size), Image.Resampling.BOX), np.float32))
-    return np.clip(np.stack(chans)[None], 0.0, 1.0)
-
-
 def torch_net_input(batch: torch.Tensor, size: int) -> torch.Tensor:
     """Training-time equivalent of :func:`net_input` for ``(B, 3, H, W)`` tensors."""
     if batch.shape[-2:] == (size, size):
         return batch
     return F.adaptive_avg_pool2d(batch, (size, size))
-
-
-# --------------------------------------------------------------------------------------------
-# Predictor (the "compact" engine)
-# --------------------------------------------------------------------------------------------
-
-
-class CompactPredictor:
-    """Runtime wrapper: instruction clauses -> cached embeddings; proxy -> grid.
-
-    Uses ``model.onnx`` through onnxruntime when present (and ``use_onnx``), torch otherwise.
-    """
-
-    def __init__(self, model_dir: str | Path, use_onnx: bool = True, use_gpu: bool = True):
-        self.model_dir = Path(model_dir)
-        self.net = CompactRetouchNet.from_pretrained(self.model_dir)
-        self.config = self.net.config
-        self.model_id = f"compact:{self.model_dir.name}:{self.config.version}"
-        self.session = None
-        onnx_path = self.model_dir / "model.onnx"
-        if use_onnx and onnx_path.is_file():
-            from retouch_studio.model.engines.onnx_engine import make_session
-
-            self.session = make_session(onnx_path, use_gpu=use_gpu)
-        self._cache: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-        # Hybrid routing: instructions whose plan names one of these attributes (fnmatch patterns
-        # over "attribute" and "attribute:+1"/"attribute:-1", e.g. "*_sat" for per-hue saturation,
-        # which this parameter space cannot express, or "exposure:-1") go to the "params" engine,
-        # which the evaluation found better for them.
-        raw_config = json.loads((self.model_dir / "config.json").read_text())
-        self.route_to_params = tuple(str(p) for p in raw_config.get("route_to_params", []))
-        # Plan check: a learned edit that does not visibly do what the plan asks (the statistic of
-        # each worded tone/colour item, model.instructions.visible.shows_plan) is replaced by the
-        # params engine's edit.
-        self.verify_with_plan = bool(raw_config.get("verify_with_plan", False))
-        self._params_engine = None
-        self._plans: dict[str, list] = {}  # the plan depends on the text only
-
-    def embed(self, clauses: list[str]) -> np.ndarray:
-        """Clause embeddings ``(C, 384)``, cached per clause."""
-        with self._lock:
-            missing = [c for c in clauses if c not in self._cache]
-        if missing:
-            from retouch_studio.model.text_encoder import encode
-
-            vecs = encode(missing)
-            with self._lock:
-                for c, v in zip(missing, vecs):
-                    self._cache[c] = v
-        return np.stack([self._cache[c] for c in clauses]).astype(np.float32)
-
-    def prepare_text(self, instruction: str) -> None:
-        """Do the text work for ``instruction`` now (routing plan, clause embeddings), cached, so a
-        following :meth:`predict` only runs the image side (``retouch apply --timings`` reports
-        the two apart)."""
-        if instruction.strip() and self.routed_engine(instruction) is None:
-            self.embed(split_clauses(instruction, self.config.max_clauses))
-
-    def run(self, proxy: np.ndarray, instruction: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """-> (grid ``(12, D, Gh, Gw)``, params ``(P,)``, clauses)."""
-        cfg = self.config
-        clauses = split_clauses(instruction, cfg.max_clauses)
-        d, gh, gw = cfg.grid_shape
-        if not clauses:
-            grid = np.zeros((12, d, gh, gw), np.float32)
-            grid[[0, 5, 10]] = 1.0
-            return grid, np.zeros(NUM_PARAMS, np.float32), []
-        image = net_input(proxy, cfg.net_size)
-        text = self.embed(clauses)[None]
-        mask = np.ones((1, len(clauses)), np.float32)
-        if self.session is not None:
-            grid, params = self.session.run(["grid", "params"], {"image": image, "text": text, "clause_mask": mask})
-        else:
-            with torch.inference_mode():
-                g, p, _ = self.net(torch.from_numpy(image), torch.from_numpy(text), torch.from_numpy(mask))
-            grid, params = g.numpy(), p.numpy()
-        return np.ascontiguousarray(grid[0], np.float32), params[0], clauses
-
-    def routed_engine(self, instruction: str):
-        """The params engine when the instruction's plan hits ``route_to_params``, else None."""
-        if not self.route_to_params or not instruction.strip():
-            return None
-        return self._params() if self._route(instruction) else None
-
-    def _params(self):
-        if self._params_engine is None:
-            from retouch_studio.model.params import ParamsPredictor
-
-            self._params_engine = ParamsPredictor(self.config.grid_shape, model_id=f"{self.model_id}+params")
-        return self._params_engine
-
-    def _plan(self, instruction: str) -> list:
-        with self._lock:
-            cached = self._plans.get(instruction)
-        if cached is None:
-            from retouch_studio.model.instructions import plan
-
-            cached = plan(instruction)
-            with self._lock:
-                self._plans[instruction] = cached
-        return cached
-
-    def _route(self, instruction: str) -> bool:
-        from fnmatch import fnmatch
-
-        # Each plan item is matched as "attribute" and as "attribute:+1" / "attribute:-1".
-        keys = []
-        for item in self._plan(instruction):
-            keys += [item["attribute"], f"{item['attribute']}:{'+1' if item.get('direction', 1) >= 0 else '-1'}"]
-        return any(fnmatch(k, pat) for k in keys for pat in self.route_to_params)
-
-    def _predict_params(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        # The params engine fits its grid to the proxy's colours; 128 px keep the colour
-        # distribution and make the least-squares fit ~10x cheaper than at 512 px.
-        from retouch_studio.model.imaging.photo import make_proxy
-
-        small = make_proxy(np.asarray(proxy, np.float32), 128) if max(proxy.shape[:2]) > 128 else proxy
-        return self._params().predict(small, instruction)
-
-    def _learned_shows_plan(self, proxy: np.ndarray, grid: np.ndarray, instruction: str) -> bool:
-        from retouch_studio.model.instructions.visible import shows_plan
-        from retouch_studio.model.imaging.photo import make_proxy
-        from retouch_studio.model.pipeline import apply_prediction
-
-        items = self._plan(instruction)
-        if not items:
-            return True  # nothing to check against: the network's reading stands
-        small = make_proxy(np.asarray(proxy, np.float32), 64) if max(proxy.shape[:2]) > 64 else proxy
-        edited = apply_prediction(small, Prediction(grid, GuidanceParams.luminance(), [], self.model_id))
-        return shows_plan(small, edited, items)
-
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        if self.routed_engine(instruction) is not None:
-            return self._predict_params(proxy, instruction)
-        grid, params, clauses = self.run(proxy, instruction)
-        if self.verify_with_plan and clauses and not self._learned_shows_plan(proxy, grid, instruction):
-            return self._predict_params(proxy, instruction)
-        # What was understood is the matcher's plan (the edit was checked against it); without one,
-        # the network's own strongest parameters. Same keys as the params engine's items.
-        plan = [dict(item, source="compact") for item in self._plan(instruction)] if clauses else []
-        if not plan:
-            plan = [
-                {"attribute": name, "direction": 1 if v > 0 else -1, "label": f"{float(v):+.2f}",
-                 "amount": round(float(v), 3), "confidence": 1.0, "clause": "; ".join(clauses),
-                 "source": "compact"}
-                for name, v in zip(PARAM_NAMES, params)
-                if abs(float(v)) >= 0.05
-            ]
-        return Prediction(grid, GuidanceParams.luminance(), plan, self.model_id)
-
-
-@register_engine("compact")
-def _compact_engine(model_dir: Path, config: dict) -> CompactPredictor:
-    return CompactPredictor(model_dir)

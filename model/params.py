@@ -1,10 +1,12 @@
 """Param mode: a parametric photo-finishing renderer written in bilateral space.
 
-Three views of the same edit:
+Views of the same edit:
 
 * :func:`render_pixels` -- the ground truth, applied pixel by pixel to an sRGB image.
 * :func:`params_to_grid` -- the same edit as a bilateral grid ``(12, D, Gh, Gw)`` of 3x4 affine
   colour transforms for the default luminance guidance (see ``model.grid``); no network.
+* :func:`render` -- the same renderer over batches of colours, on numpy arrays (no torch needed)
+  or on torch tensors (differentiable).
 * :func:`params_grid_torch` -- a differentiable batched version over normalised parameter vectors,
   used to make training targets and to let a network predict parameters.
 
@@ -48,12 +50,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from retouch_studio.model.grid.ops import LUMA_709, GuidanceParams
+from retouch_studio.model.array_ops import ArrayOps
+from retouch_studio.model.grid.guidance import LUMA_709, GuidanceParams
 from retouch_studio.model.engines.loader import Prediction, register_engine
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,8 @@ def vector_to_params(vec, *, drop_defaults: bool = True) -> dict:
 
 def _denormalise_torch(vec: torch.Tensor) -> torch.Tensor:
     """(B, P) normalised -> (B, P) parameter values (differentiable)."""
+    import torch
+
     up = torch.as_tensor(_UP, dtype=vec.dtype, device=vec.device)
     down = torch.as_tensor(_DOWN, dtype=vec.dtype, device=vec.device)
     dflt = torch.as_tensor(_DEF, dtype=vec.dtype, device=vec.device)
@@ -258,51 +266,36 @@ def _denormalise_torch(vec: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------
-# The renderer (torch, batched, differentiable)
+# The renderer (numpy or torch, batched; differentiable with torch)
 # --------------------------------------------------------------------------------------------
 
 _EPS_CHROMA = 0.1
 
 
-def _luma(x: torch.Tensor) -> torch.Tensor:
-    w = torch.tensor(LUMA_709, dtype=x.dtype, device=x.device)
-    return (x * w).sum(-1, keepdim=True)
-
-
-def _tone(x: torch.Tensor, T: torch.Tensor, sigma: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """New luma ``T`` and chroma scale ``sigma`` (all ``(B, N, 1)``) -> ``T + sigma (x - Y)``."""
-    return T + sigma * (x - Y)
-
-
-def _ratio(T: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    return ((T + _EPS_CHROMA) / (Y + _EPS_CHROMA)).clamp(0.0, 3.0)
-
-
-def _shoulder(y: torch.Tensor, knee: float = 0.75) -> torch.Tensor:
+def _shoulder(ops: ArrayOps, y, knee: float = 0.75):
     """Identity below ``knee``, then a tanh roll-off towards 1 (C1 at the knee)."""
-    over = (y - knee).clamp_min(0.0)
-    return torch.where(y > knee, knee + (1 - knee) * torch.tanh(over / (1 - knee)), y)
+    over = ops.clip(y - knee, 0.0)
+    return ops.where(y > knee, knee + (1 - knee) * ops.tanh(over / (1 - knee)), y)
 
 
-def _opponent_basis(dtype, device):
-    """Basis ``E (3, 2)`` of the zero-luma plane and ``P (2, 2)`` mapping its coords to (a, b).
+@lru_cache(maxsize=1)
+def _opponent_basis() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``E (3, 2)``: basis of the zero-luma plane; ``P (2, 2)``: its coords -> (a, b); ``P^-1``;
+    and ``C (3, 2)``: a zero-luma RGB vector -> its coords in ``E`` (float64).
 
     Opponent coordinates ``a = R - (G + B) / 2``, ``b = sqrt(3)/2 (G - B)`` give the hue angle
     ``atan2(b, a)`` (red 0, yellow 60, green 120, cyan 180, blue 240, magenta 300 degrees).
     """
-    w = torch.tensor(LUMA_709, dtype=torch.float64)
+    w = np.asarray(LUMA_709, np.float64)
     # Project two independent vectors onto the plane w . v = 0 (along (1, 1, 1)).
-    v1 = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
-    v2 = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64)
-    e1 = v1 - (w @ v1) * torch.ones(3, dtype=torch.float64)
-    e2 = v2 - (w @ v2) * torch.ones(3, dtype=torch.float64)
-    E = torch.stack([e1, e2], 1)  # (3, 2)
-    ab = torch.tensor([[1.0, -0.5, -0.5], [0.0, math.sqrt(3) / 2, -math.sqrt(3) / 2]], dtype=torch.float64)
+    v1, v2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    E = np.stack([v1 - (w @ v1) * np.ones(3), v2 - (w @ v2) * np.ones(3)], 1)  # (3, 2)
+    ab = np.array([[1.0, -0.5, -0.5], [0.0, math.sqrt(3) / 2, -math.sqrt(3) / 2]])
     P = ab @ E  # (2, 2): plane coords -> (a, b)
-    return E.to(dtype=dtype, device=device), P.to(dtype=dtype, device=device)
+    return E, P, np.linalg.inv(P), np.linalg.pinv(E).T
 
 
-def _hue_weights(h: torch.Tensor) -> torch.Tensor:
+def _hue_weights(ops: ArrayOps, h):
     """Hue angle in degrees ``(...)`` -> partition-of-unity tent weights over the 8 bands ``(..., 8)``."""
     centres = list(HUE_CENTRES) + [HUE_CENTRES[0] + 360.0]
     h = h % 360.0
@@ -313,136 +306,130 @@ def _hue_weights(h: torch.Tensor) -> torch.Tensor:
         right = centres[i + 1]
         # Distance measured on the circle, unwrapped around this centre.
         d = (h - c + 180.0) % 360.0 - 180.0
-        up = (1 + d / (c - left)).clamp(0, 1)
-        down = (1 - d / (right - c)).clamp(0, 1)
-        ws.append(torch.where(d < 0, up, down))
-    return torch.stack(ws, -1)
+        up = ops.clip(1 + d / (c - left), 0, 1)
+        down = ops.clip(1 - d / (right - c), 0, 1)
+        ws.append(ops.where(d < 0, up, down))
+    return ops.stack(ws, -1)
 
 
-def _param(values: torch.Tensor, name: str) -> torch.Tensor:
-    """(B, P) values -> (B, 1, 1) column of one parameter."""
-    return values[:, _INDEX[name]].view(-1, 1, 1)
+_HUE_INDEX = {c: [_INDEX[f"{n}_{c}"] for n in HUES] for c in ("hue", "sat", "lum")}
 
 
-def render_torch(
-    x: torch.Tensor,
-    values: torch.Tensor,
-    positions: torch.Tensor | None = None,
-    *,
-    clip: bool = True,
-    vary: frozenset[str] | None = None,
-) -> torch.Tensor:
+def render(x, values, positions=None, *, clip: bool = True, vary: frozenset[str] | None = None):
     """Apply parameter ``values`` (B, P) (real units, not normalised) to colours x (B, N, 3).
+
+    ``x`` and ``values`` are numpy arrays or torch tensors (both of one kind); the result is of
+    that kind and of ``x``'s dtype. ``positions`` (B or 1, N, 2) are normalised ``(u, v)`` image
+    coordinates in ``[0, 1]`` for the vignette; without them the vignette is skipped. With torch
+    tensors it is differentiable in ``values`` and ``x``.
 
     ``vary``: with gradients, the names whose gradient is needed (default: all); steps of other
     parameters at their defaults are skipped as without gradients, which is much faster.
-
-    ``positions`` (B or 1, N, 2) are normalised ``(u, v)`` image coordinates in ``[0, 1]`` for the
-    vignette; without them the vignette is skipped. Differentiable in ``values`` and ``x``.
     """
-    if x.dim() != 3 or x.shape[-1] != 3:
+    if x.ndim != 3 or x.shape[-1] != 3:
         raise ValueError(f"x must be (B, N, 3), got {tuple(x.shape)}")
-    if values.dim() != 2 or values.shape[1] != NUM_PARAMS:
+    if values.ndim != 2 or values.shape[1] != NUM_PARAMS:
         raise ValueError(f"values must be (B, {NUM_PARAMS}), got {tuple(values.shape)}")
-    P = lambda n: _param(values, n)  # noqa: E731
+    ops = ArrayOps(x)
+    values = values.astype(x.dtype) if ops.numpy else values.to(x.dtype)
+    P = lambda n: values[:, _INDEX[n]][:, None, None]  # noqa: E731 - (B, 1, 1) column
     # Without gradients, steps whose parameters are all at their defaults are skipped (they are
     # exact identities); with gradients every step runs, so d/d(value) exists at the default too.
-    grad = values.requires_grad
+    grad = bool(getattr(values, "requires_grad", False))
 
     def active(*names) -> bool:
         if grad and (vary is None or any(n in vary for n in names)):
             return True
         return any(bool((P(n) != SPECS[n].default).any()) for n in names)
 
-    dtype, device = x.dtype, x.device
-    w = torch.tensor(LUMA_709, dtype=dtype, device=device)
+    w = ops.const(np.asarray(LUMA_709)[:, None])  # (3, 1)
+    luma = lambda x: x @ w  # noqa: E731 - (B, N, 1)
+    tone = lambda x, T, sigma, Y: T + sigma * (x - Y)  # noqa: E731 - new luma T, chroma scale sigma
 
     # 1. White balance: per-channel gains, then a grey shift that restores the luma exactly.
     if active("temperature", "tint"):
         t = P("temperature") / 100
         g = P("tint") / 100
-        gains = torch.cat([1 + 0.25 * t, 1 - 0.2 * g, 1 - 0.25 * t], -1)  # (B, 1, 3)
+        gains = ops.cat([1 + 0.25 * t, 1 - 0.2 * g, 1 - 0.25 * t], -1)  # (B, 1, 3)
         xw = x * gains
-        x = xw + (_luma(x) - _luma(xw))
+        x = xw + (luma(x) - luma(xw))
 
     # 2. Exposure: gain 2^(EV/2.2) on encoded values (= 2^EV in gamma-2.2 light), soft shoulder.
     if active("exposure"):
-        Y = _luma(x)
-        gain = torch.pow(2.0, P("exposure") / 2.2)
+        Y = luma(x)
+        gain = 2.0 ** (P("exposure") / 2.2)
         gy = gain * Y
-        T = torch.where(gain > 1, _shoulder(gy), gy)
-        sigma = torch.where(Y > 1e-4, T / Y.clamp_min(1e-4), gain.expand_as(Y))
-        x = _tone(x, T, sigma, Y)
+        T = ops.where(gain > 1, _shoulder(ops, gy), gy)
+        sigma = ops.where(Y > 1e-4, T / ops.clip(Y, 1e-4), gain)
+        x = tone(x, T, sigma, Y)
 
     # 3. Tone: contrast, highlights, shadows, whites, blacks, S-curve (luma curves, chroma ~ ratio).
     def curve(x, delta_fn):
-        Y = _luma(x)
-        T = Y + delta_fn(Y)
-        return _tone(x, T, _ratio(T, Y), Y)
+        Y = luma(x)
+        T = Y + delta_fn(ops.clip(Y, 0, 1))
+        return tone(x, T, ops.clip((T + _EPS_CHROMA) / (Y + _EPS_CHROMA), 0.0, 3.0), Y)
 
     k = P("contrast") / 100
     if active("contrast"):
         # Smoothstep S-curve in a power-warped luma u = Y^g whose middle (u = 0.5) is the pivot;
         # at the default pivot 0.5, g = 1 and this is the plain smoothstep about middle grey.
-        g = math.log(0.5) / torch.log(P("contrast_pivot").clamp(0.05, 0.95))
+        gamma = math.log(0.5) / ops.log(ops.clip(P("contrast_pivot"), 0.05, 0.95))
 
-        def contrast_delta(Y):
-            Yc = Y.clamp(1e-6, 1)
-            u = Yc**g
-            return k * ((u * u * (3 - 2 * u)).clamp_min(1e-12) ** (1 / g) - Yc)
+        def contrast_delta(Yc):
+            Yc = ops.clip(Yc, 1e-6, 1)
+            u = Yc**gamma
+            return k * (ops.clip(u * u * (3 - 2 * u), 1e-12) ** (1 / gamma) - Yc)
 
         x = curve(x, contrast_delta)
     s = P("s_curve") / 100
     if active("s_curve"):
-        x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * torch.cos(math.pi * Y.clamp(0, 1)) - Y.clamp(0, 1)))
+        x = curve(x, lambda Y: s * 0.8 * (0.5 - 0.5 * ops.cos(math.pi * Y) - Y))
     h = P("highlights") / 100
     if active("highlights"):
-        x = curve(x, lambda Y: h * 0.12 * 6.75 * Y.clamp(0, 1) ** 2 * (1 - Y.clamp(0, 1)))
+        x = curve(x, lambda Y: h * 0.12 * 6.75 * Y**2 * (1 - Y))
     sh = P("shadows") / 100
     if active("shadows"):
-        x = curve(x, lambda Y: sh * 0.12 * 6.75 * Y.clamp(0, 1) * (1 - Y.clamp(0, 1)) ** 2)
+        x = curve(x, lambda Y: sh * 0.12 * 6.75 * Y * (1 - Y) ** 2)
     wh = P("whites") / 100
     if active("whites"):
-        x = curve(x, lambda Y: wh * 0.15 * Y.clamp(0, 1) ** 3)
+        x = curve(x, lambda Y: wh * 0.15 * Y**3)
     bl = P("blacks") / 100
     if active("blacks"):
-        x = curve(x, lambda Y: bl * 0.12 * (1 - Y.clamp(0, 1)) ** 3)
+        x = curve(x, lambda Y: bl * 0.12 * (1 - Y) ** 3)
 
     # 4. Fade / matte: linear remap of the luma range, chroma scaled by the slope.
     if active("fade"):
         f = P("fade") / 100
         lo, hi = 0.18 * f, 0.06 * f
-        Y = _luma(x)
-        x = _tone(x, lo + (1 - lo - hi) * Y, (1 - lo - hi).expand_as(Y), Y)
+        Y = luma(x)
+        x = tone(x, lo + (1 - lo - hi) * Y, 1 - lo - hi, Y)
 
     # 5. Saturation and vibrance (luma preserving chroma scaling).
-    E, Pm = _opponent_basis(dtype, device)
-    Y = _luma(x)
+    E, Pm, Pinv, C = (ops.const(m) for m in _opponent_basis())
+    Y = luma(x)
     chroma = x - Y
     per_hue = active(*(f"{n}_{c}" for n in HUES for c in ("hue", "sat", "lum")))
     if per_hue or active("saturation", "vibrance"):
-        ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T  # (B, N, 2)
-        c = torch.sqrt((ab * ab).sum(-1, keepdim=True) + 1e-12)
+        ab = (chroma @ C) @ Pm.T  # (B, N, 2)
+        c = ops.sqrt(ops.sum_last(ab * ab) + 1e-12)
         sat = 1 + P("saturation") / 100
         vib = P("vibrance") / 100
-        muted = (1 - (c / 0.6).clamp(0, 1)) ** 2
+        muted = (1 - ops.clip(c / 0.6, 0, 1)) ** 2
         chroma = chroma * sat * (1 + vib * 0.8 * muted)
 
     # 6. Per-hue HSL: rotate / scale the chroma and shift the luma of each hue band.
     if per_hue:
-        hue_vals = torch.stack([P(f"{n}_hue") for n in HUES], -1) / 100  # (B, 1, 1, 8)
-        sat_vals = torch.stack([P(f"{n}_sat") for n in HUES], -1) / 100
-        lum_vals = torch.stack([P(f"{n}_lum") for n in HUES], -1) / 100
-        hue = torch.rad2deg(torch.atan2(ab[..., 1], ab[..., 0] + 1e-12))  # (B, N)
-        wts = _hue_weights(hue)  # (B, N, 8)
+        hue_vals, sat_vals, lum_vals = (values[:, _HUE_INDEX[c]][:, None, :] / 100 for c in ("hue", "sat", "lum"))
+        hue = ops.rad2deg(ops.atan2(ab[..., 1], ab[..., 0] + 1e-12))  # (B, N)
+        wts = _hue_weights(ops, hue)  # (B, N, 8)
         presence = c / (c + 0.04)  # hue is meaningless for near-greys
-        dh = (wts * hue_vals.squeeze(1)).sum(-1, keepdim=True) * math.radians(30) * presence
-        ds = 1 + (wts * sat_vals.squeeze(1)).sum(-1, keepdim=True) * presence
-        dl = (wts * lum_vals.squeeze(1)).sum(-1, keepdim=True) * 0.3 * c.clamp(0, 0.5) * presence
-        ab = (chroma @ _plane_coords(dtype, device)) @ Pm.T
-        cos, sin = torch.cos(dh), torch.sin(dh)
-        ab2 = torch.cat([cos * ab[..., :1] - sin * ab[..., 1:], sin * ab[..., :1] + cos * ab[..., 1:]], -1) * ds
-        chroma = (ab2 @ torch.linalg.inv(Pm).T) @ E.T
+        dh = ops.sum_last(wts * hue_vals) * math.radians(30) * presence
+        ds = 1 + ops.sum_last(wts * sat_vals) * presence
+        dl = ops.sum_last(wts * lum_vals) * 0.3 * ops.clip(c, 0, 0.5) * presence
+        ab = (chroma @ C) @ Pm.T
+        cos, sin = ops.cos(dh), ops.sin(dh)
+        ab2 = ops.cat([cos * ab[..., :1] - sin * ab[..., 1:], sin * ab[..., :1] + cos * ab[..., 1:]], -1) * ds
+        chroma = (ab2 @ Pinv.T) @ E.T
         Y = Y + dl
     x = Y + chroma
 
@@ -454,38 +441,28 @@ def render_torch(
     for which in ("shadow", "highlight"):
         if not active(f"split_{which}_amount"):
             continue
-        Yc = Y.clamp(0, 1)
+        Yc = ops.clip(Y, 0, 1)
         weight = (1 - Yc) ** 2 if which == "shadow" else Yc**2
-        ang = torch.deg2rad(P(f"split_{which}_hue"))
+        ang = ops.deg2rad(P(f"split_{which}_hue"))
         amt = P(f"split_{which}_amount") / 100
-        tint_ab = torch.cat([torch.cos(ang), torch.sin(ang)], -1)  # (B, 1, 2)
-        tint = (tint_ab @ torch.linalg.inv(Pm).T) @ E.T  # (B, 1, 3)
+        tint = (ops.cat([ops.cos(ang), ops.sin(ang)], -1) @ Pinv.T) @ E.T  # (B, 1, 3)
         x = x + amt * 0.15 * weight * tint
 
     # 9. Vignette: smooth radial gain (corners at r = 1).
     if positions is not None:
-        x = x * vignette_gain_torch(positions.to(dtype), P("vignette") / 100)
-    return x.clamp(0.0, 1.0) if clip else x
+        positions = positions.astype(x.dtype) if ops.numpy else positions.to(x.dtype)
+        x = x * (1 + 0.6 * (P("vignette") / 100) * vignette_profile(positions))
+    return ops.clip(x, 0.0, 1.0) if clip else x
 
 
-def _plane_coords(dtype, device) -> torch.Tensor:
-    """(3, 2) matrix taking a zero-luma RGB vector to its coordinates in the basis E."""
-    E, _ = _opponent_basis(torch.float64, "cpu")
-    pinv = torch.linalg.pinv(E)  # (2, 3)
-    return pinv.T.to(dtype=dtype, device=device)
-
-
-def vignette_profile(positions: torch.Tensor) -> torch.Tensor:
-    """Radial fall-off shape in ``[0, 1]`` at normalised positions ``(..., 2)`` -> ``(..., 1)``."""
+def vignette_profile(positions):
+    """Radial fall-off shape in ``[0, 1]`` at normalised positions ``(..., 2)`` -> ``(..., 1)``
+    (numpy array or torch tensor)."""
+    ops = ArrayOps(positions)
     d = (positions - 0.5) * 2.0
-    r = torch.sqrt((d * d).sum(-1, keepdim=True) / 2.0 + 1e-12)
-    t = ((r - 0.35) / 0.65).clamp(0, 1)
+    r = ops.sqrt(ops.sum_last(d * d) / 2.0 + 1e-12)
+    t = ops.clip((r - 0.35) / 0.65, 0, 1)
     return t * t * (3 - 2 * t)
-
-
-def vignette_gain_torch(positions: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
-    """Gain ``1 + 0.6 * amount * profile``; amount in ``[-1, 1]`` broadcast over positions."""
-    return 1 + 0.6 * amount * vignette_profile(positions)
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,12 +493,9 @@ def render_pixels(rgb: np.ndarray, params: dict) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"rgb must be (H, W, 3), got {rgb.shape}")
     h, w, _ = rgb.shape
-    vals = torch.as_tensor(_full_values(params), dtype=torch.float32)[None]
-    x = torch.as_tensor(np.asarray(rgb, np.float32).reshape(1, -1, 3))
-    pos = torch.as_tensor(pixel_positions(h, w), dtype=torch.float32)[None]
-    with torch.no_grad():
-        out = render_torch(x, vals, pos)
-    return out.view(h, w, 3).numpy()
+    x = np.asarray(rgb, np.float32).reshape(1, -1, 3)
+    out = render(x, _full_values(params)[None], pixel_positions(h, w)[None])
+    return out.reshape(h, w, 3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -539,8 +513,8 @@ def probe_colours() -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _probe_colours():
-    E, Pm = _opponent_basis(torch.float64, "cpu")
-    to_rgb = (torch.linalg.inv(Pm).T @ E.T).numpy()  # (2, 3): (a, b) -> zero-luma rgb
+    E, _, Pinv, _ = _opponent_basis()
+    to_rgb = Pinv.T @ E.T  # (2, 3): (a, b) -> zero-luma rgb
     cols, wts = [], []
     angles = np.deg2rad(np.arange(0, 360, 20))
     for Y in np.linspace(0.0, 1.0, 65):
@@ -585,7 +559,7 @@ def _identity_stack(depth: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _probe_solver(depth: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _probe_solver(depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precomputed linear map from probe outputs to grid nodes: A = S @ Y + S0 (float64)."""
     x, w = _probe_colours()
     F = _normal_equations(x, w, depth)
@@ -594,7 +568,7 @@ def _probe_solver(depth: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     Ginv = np.linalg.inv(G)
     S = Ginv @ Fw.T  # (4D, N)
     S0 = Ginv @ (_RIDGE * _identity_stack(depth))  # (4D, 3)
-    return torch.from_numpy(x), torch.from_numpy(S), torch.from_numpy(S0)
+    return x, S, S0
 
 
 def _cell_weights(n_px: int, n_cells: int) -> np.ndarray:
@@ -613,8 +587,7 @@ def _cell_weights(n_px: int, n_cells: int) -> np.ndarray:
 def _vignette_cells(gh: int, gw: int) -> np.ndarray:
     """Least-squares cell values ``(Gh, Gw)`` whose bilinear slice best matches the vignette profile."""
     sh, sw = max(4 * gh, 64), max(4 * gw, 64)
-    pos = torch.as_tensor(pixel_positions(sh, sw))
-    target = vignette_profile(pos).numpy().reshape(sh, sw)
+    target = vignette_profile(pixel_positions(sh, sw)).reshape(sh, sw)
     Wy, Wx = _cell_weights(sh, gh), _cell_weights(sw, gw)
     # target ~ Wy @ C @ Wx.T  -> separable least squares.
     C = np.linalg.pinv(Wy) @ target @ np.linalg.pinv(Wx).T
@@ -809,9 +782,8 @@ def params_to_grid(params: dict, grid_shape=(8, 16, 16), proxy: np.ndarray | Non
     vig = vals[_INDEX["vignette"]] / 100
     if proxy is None:
         x, S, S0 = _probe_solver(d)
-        with torch.no_grad():
-            Y = render_torch(x[None], torch.as_tensor(vals)[None], clip=False)[0]
-        A = (S @ Y + S0).numpy().reshape(d, 4, 3).transpose(0, 2, 1)
+        Y = render(x[None], vals[None], clip=False)[0]
+        A = (S @ Y + S0).reshape(d, 4, 3).transpose(0, 2, 1)
         return _to_grid(A, vig, gh, gw)
     proxy = np.asarray(proxy)
     if proxy.ndim != 3 or proxy.shape[2] != 3:
@@ -821,9 +793,7 @@ def params_to_grid(params: dict, grid_shape=(8, 16, 16), proxy: np.ndarray | Non
     # Only the colours a fit uses are rendered, in float32: the fits' own error is orders of
     # magnitude above float32 rounding.
     colours = basis.colours if per_cell else basis.colours[basis.whole_rows]
-    with torch.no_grad():
-        Y = render_torch(torch.from_numpy(colours)[None], torch.as_tensor(vals, dtype=torch.float32)[None],
-                         clip=False)[0].numpy().astype(np.float64)  # fmt: skip
+    Y = render(colours[None], vals.astype(np.float32)[None], clip=False)[0].astype(np.float64)
     A = basis.fit_whole(Y[basis.whole_rows] if per_cell else Y)
     if per_cell:
         A = basis.fit_cells(Y[: basis.n_photo], A)
@@ -836,15 +806,17 @@ def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor
     Each depth node is the probe-colour least-squares fit (a fixed linear map of the rendered
     probes), so gradients flow from the grid back to the parameter vector.
     """
+    import torch
+
     if vec.dim() != 2 or vec.shape[1] != NUM_PARAMS:
         raise ValueError(f"vec must be (B, {NUM_PARAMS}), got {tuple(vec.shape)}")
     d, gh, gw = _check_shape(grid_shape)
-    x, S, S0 = _probe_solver(d)
+    x, S, S0 = (torch.as_tensor(a, dtype=vec.dtype, device=vec.device) for a in _probe_solver(d))
     dtype, device = vec.dtype, vec.device
     b = vec.shape[0]
     values = _denormalise_torch(vec)
-    Y = render_torch(x.to(dtype=dtype, device=device)[None].expand(b, -1, -1), values, clip=False)
-    A = S.to(dtype=dtype, device=device) @ Y + S0.to(dtype=dtype, device=device)  # (B, 4D, 3)
+    Y = render(x[None].expand(b, -1, -1), values, clip=False)
+    A = S @ Y + S0  # (B, 4D, 3)
     A = A.view(b, d, 4, 3).transpose(2, 3).reshape(b, d, 12).transpose(1, 2)  # (B, 12, D)
     grid = A[:, :, :, None, None].expand(b, 12, d, gh, gw)
     cells = torch.as_tensor(_vignette_cells(gh, gw), dtype=dtype, device=device)
@@ -908,7 +880,7 @@ class ParamsPredictor:
             raise ValueError(f"proxy must be (h, w, 3) float32, got {proxy.shape}")
         params, items = self.params_for(proxy, instruction)
         grid = params_to_grid(params, self.grid_shape, proxy=proxy)
-        return Prediction(grid, GuidanceParams.luminance(), items, self.model_id)
+        return Prediction(grid, GuidanceParams.luminance(), items, self.model_id, dict(params))
 
 
 def _param_item(name: str, value: float, source: str) -> dict:

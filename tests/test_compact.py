@@ -13,7 +13,6 @@ from retouch_studio.model.compact import (
     NUM_PARAMS,
     PARAM_NAMES,
     CompactConfig,
-    CompactPredictor,
     CompactRetouchNet,
     net_input,
     render_params_grid,
@@ -21,6 +20,7 @@ from retouch_studio.model.compact import (
     slice_apply,
     split_clauses,
 )
+from retouch_studio.model.engines.compact_engine import CompactPredictor
 from retouch_studio.model.grid.ops import bilateral_apply, identity_grid
 from retouch_studio.model.imaging.photo import load_photo, make_proxy
 from retouch_studio.model.engines.loader import DEFAULT_MODEL_DIR, ModelError, load_predictor

@@ -304,3 +304,12 @@ def test_bad_inputs_raise_clear_errors():
         fast.slice_apply(np.zeros((4, 4, 3), np.int32), random_grid())
     with pytest.raises(ValueError, match="mask must be"):
         fast.slice_apply(np.zeros((4, 4, 3), np.uint8), random_grid(), mask=np.zeros((3, 3), np.float32))
+
+
+def test_colour_conversion_is_one_definition_for_numpy_and_torch():
+    from retouch_studio.model import color
+
+    x = np.random.default_rng(0).uniform(-0.1, 1.1, (300, 3))
+    ref = color.srgb_to_lab_torch(torch.as_tensor(x)).numpy()
+    np.testing.assert_allclose(color.srgb_to_lab(x), ref, atol=1e-9)
+    assert isinstance(color.srgb_to_lab(x), np.ndarray)

@@ -84,7 +84,7 @@ def test_refuses_overwrite_and_bad_options(tmp_path, capsys):
     assert code == 0
     first = out.read_bytes()
     code, _, _, captured, _ = _export(tmp_path, capsys, "-i", "cooler", "--size", "9")
-    assert code == 2 and "already exists" in captured.err and out.read_bytes() == first
+    assert code == 4 and "already exists" in captured.err and out.read_bytes() == first
     code, _, _, _, _ = _export(tmp_path, capsys, "-i", "cooler", "--size", "9", "--overwrite")
     assert code == 0 and out.read_bytes() != first
     code, _, _, captured, _ = _export(tmp_path, capsys, "-i", "warm", "--size", "1", "--overwrite")
@@ -103,4 +103,4 @@ def test_content_edit_refused(tmp_path, capsys):
     if B.content_checker() is None:
         pytest.skip("model.instructions has no check_instruction yet")
     code, out, _, _, _ = _export(tmp_path, capsys, "-i", "replace the sky with a sunset")
-    assert code == 2 and not out.exists() and WarmPredictor.calls == 0
+    assert code == 3 and not out.exists() and WarmPredictor.calls == 0

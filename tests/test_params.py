@@ -281,3 +281,20 @@ def test_delta_e_torch_differentiable():
     same = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
     delta_e_srgb_torch(same, same.detach()).sum().backward()
     assert torch.isfinite(same.grad).all()
+
+
+def test_numpy_and_torch_renderers_are_one_definition():
+    """``render`` on numpy arrays (the app and CLI, no torch) equals ``render`` on torch tensors
+    (training, differentiable), for random parameters over every step of the pipeline."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        vals = P._DEF.copy()
+        for name in rng.choice(P.PARAM_NAMES, size=6, replace=False):
+            spec = P.SPECS[name]
+            vals[P._INDEX[name]] = rng.uniform(spec.lo, spec.hi)
+        x = rng.uniform(-0.05, 1.05, (1, 500, 3))
+        pos = rng.uniform(0, 1, (1, 500, 2))
+        ours = P.render(x, vals[None], pos, clip=False)
+        ref = P.render(torch.as_tensor(x), torch.as_tensor(vals[None]), torch.as_tensor(pos), clip=False).numpy()
+        assert isinstance(ours, np.ndarray)
+        np.testing.assert_allclose(ours, ref, atol=1e-9)

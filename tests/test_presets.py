@@ -116,7 +116,7 @@ def test_cli_save_list_show_delete(capsys, tmp_path):
 
 def test_cli_save_refuses_existing(capsys):
     assert main(["presets", "save", "x", "-i", "warm"]) == 0
-    assert main(["presets", "save", "x", "-i", "cool"]) == 1
+    assert main(["presets", "save", "x", "-i", "cool"]) == 4
     assert "already exists" in capsys.readouterr().err
     assert main(["presets", "save", "x", "-i", "cool", "--overwrite"]) == 0
 

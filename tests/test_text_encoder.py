@@ -61,3 +61,31 @@ def test_thread_safe():
         t.join()
     for r in results:
         np.testing.assert_allclose(r, expected, atol=1e-4)
+
+
+@pytest.mark.slow  # loads torch and transformers (the export checks the same before writing)
+def test_onnx_matches_the_torch_encoder():
+    """The shipped ONNX encoder gives the embeddings of the original transformers (torch) model."""
+    from retouch_studio.model.instructions.matcher import _bank_prompts
+    from retouch_studio.model.training.export_text_encoder import reference_encode
+
+    texts = _bank_prompts()[0][::7] + [
+        "warmer", "a bit warmer but not too bright", "x", "",
+        "make the sky bluer, lift the shadows and give it a soft film look " * 10,  # truncated
+    ]
+    cos = (encode(texts) * reference_encode(texts)).sum(1)
+    assert cos.min() >= 0.999, (texts[int(cos.argmin())], float(cos.min()))
+
+
+def test_understanding_text_imports_neither_torch_nor_transformers():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from retouch_studio.model.instructions import plan\n"
+        "assert plan('a bit warmer'), 'no plan'\n"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

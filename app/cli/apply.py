@@ -10,8 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from retouch_studio.app.cli import options
+from retouch_studio.app.cli.exit_codes import Exit
+
 FORMATS = ("jpeg", "png", "tiff", "tiff16", "webp")
 _EXT_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".tif": "tiff", ".tiff": "tiff", ".webp": "webp"}
+_FORMAT_EXT = {"jpeg": ".jpg", "png": ".png", "tiff": ".tif", "tiff16": ".tif", "webp": ".webp"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,20 +25,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Retouch one photo: decode, predict a bilateral grid from a 512 px proxy and "
         "the instruction, apply it at full resolution, encode.",
     )
-    p.add_argument("input", type=Path, help="photo to edit (never modified)")
-    p.add_argument("-i", "--instruction", default=None, help='what to do, e.g. "warmer, lift the shadows"; empty = auto')
-    p.add_argument("-o", "--output", type=Path, required=True, help="output file")
-    p.add_argument("--strength", type=float, default=None, help="edit strength (0 = none, 1 = as predicted, 2 = double)")
-    p.add_argument("--mask", type=Path, help="grayscale image: white = full edit, black = none (resized to the photo)")
-    p.add_argument("--model", type=Path, help="model folder (default: the shipped model)")
+    p.add_argument("input", type=Path, metavar="INPUT", help="photo to edit (never modified)")
+    options.add_instruction(p)
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="output file")
+    options.add_strength(p)
+    p.add_argument(
+        "--mask", type=Path, metavar="FILE",
+        help="grayscale image: white = full edit, black = none (resized to the photo)",
+    )  # fmt: skip
+    options.add_model(p)
     add_mask_region_option(p)
-    p.add_argument("--preset", help="use a saved preset's instruction and strength")
+    options.add_preset(p)
     p.add_argument("--style", metavar="NAME", help="a learned style (see 'retouch style'); words given with -i go on top")
-    p.add_argument("--format", choices=FORMATS, help="output format (default: from the output extension)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    p.add_argument("--strip-metadata", action="store_true", help="do not copy EXIF to the output")
-    p.add_argument("--timings", type=Path, help="write per-stage milliseconds to this JSON file")
+    p.add_argument(
+        "--format", choices=FORMATS,
+        help="output format (default: from the output extension; must agree with it)",
+    )  # fmt: skip
+    options.add_quality(p)
+    options.add_overwrite(p)
+    options.add_strip_metadata(p)
+    p.add_argument("--timings", type=Path, metavar="FILE", help="write per-stage milliseconds to this JSON file")
     p.set_defaults(func=run)
 
 
@@ -49,14 +59,19 @@ def add_mask_region_option(p: argparse.ArgumentParser) -> None:
 
 
 def output_format(path: Path, fmt: str | None) -> str:
+    """The format to write: ``--format`` if given, else the extension's. A format that the
+    extension contradicts (``--format png -o x.jpg``) is an error: the bytes would lie about the name."""
+    named = _EXT_FORMAT.get(path.suffix.lower())
     if fmt:
+        if named is not None and named != fmt and not (named == "tiff" and fmt == "tiff16"):
+            raise ValueError(
+                f"{path}: --format {fmt} does not match the {path.suffix} extension; "
+                f"name the output {path.with_suffix(_FORMAT_EXT[fmt]).name} or leave --format out"
+            )
         return fmt
-    try:
-        return _EXT_FORMAT[path.suffix.lower()]
-    except KeyError:
-        raise ValueError(
-            f"{path}: cannot tell the format from the extension {path.suffix!r}; use --format"
-        ) from None
+    if named is None:
+        raise ValueError(f"{path}: cannot tell the format from the extension {path.suffix!r}; use --format")
+    return named
 
 
 def output_bit_depth(fmt: str, source_depth: int) -> int:
@@ -85,9 +100,9 @@ def load_mask(path: Path, width: int, height: int) -> np.ndarray:
         raise PhotoError(path, f"cannot read mask ({exc})") from exc
 
 
-def _fail(msg: str, code: int = 1) -> int:
-    print(f"retouch: {msg}", file=sys.stderr)
-    return code
+def _fail(msg: str, code: int = Exit.FAILED) -> int:
+    print(f"retouch apply: {msg}", file=sys.stderr)
+    return int(code)
 
 
 def resolve_instruction(args):
@@ -130,10 +145,6 @@ def check_content_edit(instruction: str) -> None:
 
 
 def run(args) -> int:
-    from retouch_studio.model.imaging import photo as photo_io
-    from retouch_studio.model.pipeline import apply_prediction
-    from retouch_studio.model.engines.loader import ModelError, load_predictor
-
     timings: dict[str, float] = {}
 
     def lap(key: str, t0: float) -> float:
@@ -141,28 +152,53 @@ def run(args) -> int:
         timings[key] = round((now - t0) * 1000, 3)
         return now
 
-    from retouch_studio.model.atomic import OutputError, OutputExistsError, check_output, write_atomic
-    from retouch_studio.model.schema import check_strength
-
+    # Cheap checks first: a typo or a missing file is reported before anything heavy loads.
     try:
-        instruction, strength, recipe = resolve_instruction(args)
-        strength = check_strength(strength)
-        for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
-            check_content_edit(text)
         fmt = output_format(args.output, args.format)
-    except Exception as exc:  # noqa: BLE001 - every user error becomes one line
-        return _fail(str(exc), 2)
+    except ValueError as exc:
+        return _fail(str(exc), Exit.USAGE)
+    if not args.input.exists():
+        return _fail(f"{args.input}: file not found")
+    if not args.input.is_file():
+        return _fail(f"{args.input}: not a file")
+    if args.mask is not None and not args.mask.is_file():
+        return _fail(f"{args.mask}: mask file not found")
+    from retouch_studio.model.atomic import OutputError, OutputExistsError, OutputIsInputError, check_output, write_atomic
+
     inputs = [args.input, args.mask]
     try:
         check_output(args.output, overwrite=args.overwrite, inputs=inputs)
         if args.timings:
             if _same_path(args.timings, args.output):
-                raise OutputError(args.timings, "--timings and -o name the same file")
+                raise OutputIsInputError(args.timings, "--timings and -o name the same file")
             check_output(args.timings, overwrite=args.overwrite, inputs=inputs)
     except OutputExistsError as exc:
-        return _fail(f"{exc.path}: already exists (use --overwrite to replace it)")
+        return _fail(f"{exc.path}: already exists (use --overwrite to replace it)", Exit.EXISTS)
+    except OutputIsInputError as exc:
+        return _fail(str(exc), Exit.USAGE)
     except OutputError as exc:
         return _fail(str(exc))
+    try:
+        instruction, strength, recipe = resolve_instruction(args)
+    except Exception as exc:  # noqa: BLE001 - a missing or broken preset is one line
+        return _fail(str(exc))
+    # Loading numba's cached kernels is mostly LLVM work outside the GIL: it overlaps with the
+    # text check, the model load and the decode below instead of waiting for the first apply.
+    # Joined before the first kernel runs here: numba's workqueue layer (where OpenMP and TBB are
+    # missing) must not launch parallel kernels from two threads at once.
+    warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
+    warm.start()
+    from retouch_studio.model.instructions import ContentEditError
+
+    try:
+        for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
+            check_content_edit(text)
+    except ContentEditError as exc:
+        return _fail(str(exc), Exit.REFUSED)
+
+    from retouch_studio.model.engines.loader import ModelError, load_predictor
+    from retouch_studio.model.imaging import photo as photo_io
+    from retouch_studio.model.pipeline import apply_prediction
 
     try:
         t = time.perf_counter()
@@ -214,14 +250,29 @@ def run(args) -> int:
                          inputs=inputs + [args.output])
         except OutputError as exc:
             return _fail(str(exc))
-    if prediction is not None:
-        plan = ", ".join(_describe(step) for step in prediction.plan) if prediction.plan else ""
-    print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; understood: {plan}" if plan else ""))
+    summary = describe_edit(instruction, prediction) if prediction is not None else plan
+    print(f"{args.output}: {w}x{h}, strength {strength:g}" + (f"; {summary}" if summary else ""))
     return 0
 
 
 def _same_path(a: Path, b: Path) -> bool:
     return a.absolute() == b.absolute()
+
+
+def describe_edit(instruction: str, prediction) -> str:
+    """What was applied, in the values the renderer used ("temperature +12, shadows +20"), or
+    which learned edit; auto mode says what it corrected, or that it left the photo alone."""
+    from retouch_studio.model.params import format_params
+
+    params = format_params(prediction.params) if prediction.params else ""
+    if not instruction.strip():
+        if params:
+            return f"auto: {params}"
+        return "auto: left unchanged (already well exposed and neutral)"
+    if params:
+        return f"applied: {params}"
+    understood = ", ".join(_describe(step) for step in prediction.plan)
+    return "applied: learned edit" + (f" for {understood}" if understood else "")
 
 
 def _render_recipe(pixels, recipe, strength, predictor, predictions=None):
@@ -267,6 +318,6 @@ def _metadata_kwargs(photo, args) -> dict:
 def _describe(step) -> str:
     if isinstance(step, dict):
         attr = step.get("attribute", "?")
-        direction = step.get("direction", "")
-        return f"{attr} {direction}".strip()
+        label = step.get("label") or ("up" if step.get("direction", 1) >= 0 else "down")
+        return f"{attr} ({label})"
     return str(step)

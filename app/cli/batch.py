@@ -36,6 +36,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
+from retouch_studio.app.cli import options
+from retouch_studio.app.cli.exit_codes import Exit
+
 if TYPE_CHECKING:
     from retouch_studio.model.recipe import Recipe
 
@@ -54,8 +57,16 @@ TEMPLATE_FIELDS = ("stem", "ext", "name", "srcext", "index", "dir")
 DEFAULT_TEMPLATE = "{stem}.{ext}"
 
 
+OUTPUT_EXISTS = "output already exists (use --overwrite or --skip-existing)"
+
+
 class BatchError(Exception):
-    """A batch cannot start (bad options, output folder unusable); the message says why."""
+    """A batch cannot start (bad options, output folder unusable); the message says why and
+    ``code`` is the exit code (``app.cli.exit_codes``)."""
+
+    def __init__(self, message: str, code: int = Exit.USAGE):
+        super().__init__(message)
+        self.code = code
 
 
 class JobState(str, Enum):
@@ -242,10 +253,7 @@ class BatchJob:
             if self.existing == "skip":
                 return self._settle(JobState.SKIPPED, "output exists")
             if self.existing == "refuse":
-                return self._settle(
-                    JobState.FAILED,
-                    f"output {self.output} already exists (use --overwrite or --skip-existing)",
-                )
+                return self._settle(JobState.FAILED, OUTPUT_EXISTS)
         self.state = JobState.PENDING
         return self.state
 
@@ -647,17 +655,17 @@ def register(subparsers) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="output folder (created if missing)")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("-i", "--instruction", help="what to do, e.g. 'warm, soft film look'")
-    what.add_argument("--recipe", type=Path, metavar="FILE", help="a recipe sidecar (layers, strengths, masks)")
-    what.add_argument("--preset", metavar="NAME", help="a saved preset (see 'retouch presets')")
+    options.add_instruction(p, group=what, auto='"" = auto mode')
+    options.add_recipe(p, group=what)
+    options.add_preset(p, group=what)
     p.add_argument("--style", metavar="NAME", help="a learned style (see 'retouch style'); -i words go on top")
-    p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
+    options.add_strength(p)
     p.add_argument("--recursive", "-r", action="store_true", help="look into sub-folders of folder inputs")
     p.add_argument(
         "--format", choices=list(FORMATS), default=None,
         help="output format (default: keep the input's when writable, else jpeg)",
     )  # fmt: skip
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95, as retouch apply)")
+    options.add_quality(p)
     p.add_argument("--bit-depth", type=int, choices=(8, 16), default=None, help="bits per channel for png/tiff")
     p.add_argument(
         "--resize", type=int, default=None, metavar="LONG_EDGE",
@@ -671,13 +679,10 @@ def register(subparsers) -> None:
     )
     ex = p.add_mutually_exclusive_group()
     ex.add_argument("--skip-existing", action="store_true", help="leave photos whose output exists")
-    ex.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    options.add_overwrite(ex, "existing outputs")
+    options.add_strip_metadata(p)
     p.add_argument(
-        "--strip-metadata", action="store_true",
-        help="do not copy EXIF (GPS, camera, capture time); an sRGB profile is still embedded",
-    )  # fmt: skip
-    p.add_argument(
-        "--workers", "-j", type=int, default=min(2, os.cpu_count() or 1),
+        "--workers", "-j", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
         help="photos in flight at once; their decode/predict/apply/encode overlap (default %(default)s)",
     )  # fmt: skip
     p.add_argument(
@@ -686,10 +691,14 @@ def register(subparsers) -> None:
         "'ray://host:10001'); inputs and outputs must be on storage every node sees",
     )  # fmt: skip
     p.add_argument("--dry-run", "-n", action="store_true", help="show what would be written and exit")
-    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
+    options.add_model(p)
     from retouch_studio.app.cli.apply import add_mask_region_option
 
     add_mask_region_option(p)
+    p.add_argument(
+        "--timings", type=Path, metavar="FILE",
+        help="write per-photo and total per-stage milliseconds to this JSON file",
+    )  # fmt: skip
     p.add_argument(
         "--progress", choices=("auto", "bar", "lines", "none"), default="auto",
         help="progress display (default: a bar with ETA on a terminal, plain lines otherwise)",
@@ -711,7 +720,7 @@ def _edit_from_args(args) -> Edit:
         try:
             preset = load_preset(args.preset)
         except PresetError as exc:
-            raise BatchError(str(exc)) from exc
+            raise BatchError(str(exc), Exit.FAILED) from exc
         s = preset.strength if strength is None else strength
         if preset.recipe is not None:
             if style:
@@ -763,7 +772,7 @@ def _load_recipe(path: Path):
     try:
         return recipe.load_recipe(path)
     except (OSError, ValueError) as exc:  # RecipeError is a ValueError naming the file
-        raise BatchError(str(exc)) from exc
+        raise BatchError(str(exc), Exit.FAILED) from exc
 
 
 def _recipe_from_dict(data: dict, source: str):
@@ -771,7 +780,7 @@ def _recipe_from_dict(data: dict, source: str):
     try:
         return recipe.Recipe.from_dict(data, source)
     except (KeyError, TypeError, ValueError) as exc:
-        raise BatchError(str(exc)) from exc
+        raise BatchError(str(exc), Exit.FAILED) from exc
 
 
 def content_checker():
@@ -802,7 +811,7 @@ def _check_instruction(edit: Edit) -> None:
         try:
             check_instruction(text or "")
         except ContentEditError as exc:
-            raise BatchError(str(exc)) from exc
+            raise BatchError(str(exc), Exit.REFUSED) from exc
 
 
 def _check_writable(folder: Path, dry_run: bool) -> None:
@@ -816,7 +825,7 @@ def _check_writable(folder: Path, dry_run: bool) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise BatchError(f"output folder {folder} is not writable ({exc.strerror or exc})") from None
+        raise BatchError(f"output folder {folder} is not writable ({exc.strerror or exc})", Exit.FAILED) from None
 
 
 class _Progress:
@@ -861,7 +870,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except BatchError as exc:
         print(f"retouch batch: {exc}", file=sys.stderr)
-        return 2
+        return int(exc.code)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -883,19 +892,30 @@ def _run(args: argparse.Namespace) -> int:
             import_ray()
         except ClusterError as exc:
             raise BatchError(str(exc)) from None
-    edit = _edit_from_args(args)
-    _check_instruction(edit)
     if args.workers < 1:
         raise BatchError(f"--workers must be >= 1, got {args.workers}")
+    # Cheap checks first: missing photos and existing outputs are reported before anything loads.
     inputs, problems = collect_inputs(args.inputs, args.recursive, exclude=args.output)
     jobs = make_jobs(inputs, settings)
     for arg, reason in problems:
         print(f"retouch batch: {arg}: {reason}", file=sys.stderr)
     if not jobs:
         print("retouch batch: no photos to process", file=sys.stderr)
-        return 1
+        return Exit.FAILED
+    edit = _edit_from_args(args)
     if args.dry_run:
+        _check_instruction(edit)
         return _dry_run(jobs, edit, settings, problems)
+    existing_outputs = [j for j in jobs if j.state == JobState.FAILED and j.error == OUTPUT_EXISTS]
+    if existing_outputs:
+        # One line for the whole batch (a rerun onto the same folder), not one error per photo.
+        raise BatchError(
+            f"{len(existing_outputs)} of {len(jobs)} outputs already exist in {settings.out_dir} "
+            f"(e.g. {existing_outputs[0].output.name}); nothing written: add --skip-existing to leave "
+            "them or --overwrite to replace them",
+            Exit.EXISTS,
+        )
+    _check_instruction(edit)
     _check_writable(settings.out_dir, dry_run=False)
     from retouch_studio.model.atomic import remove_stale_parts
     from retouch_studio.model.folder_lock import FolderLock, FolderLockedError
@@ -917,13 +937,15 @@ def _run(args: argparse.Namespace) -> int:
 def _run_locked(args, jobs, edit: Edit, settings: OutputSettings, problems) -> int:
     from retouch_studio.model.engines.loader import ModelError, load_predictor
 
+    t_load = time.perf_counter()
     if any(j.state == JobState.PENDING for j in jobs):
         try:
             predictor = load_predictor(args.model)
         except ModelError as exc:
-            raise BatchError(str(exc)) from exc
+            raise BatchError(str(exc), Exit.FAILED) from exc
     else:
         predictor = None
+    load_ms = (time.perf_counter() - t_load) * 1000
     print(f"retouch batch: {edit.describe()}, {len(jobs)} photos -> {settings.out_dir} ({args.workers} workers)", file=sys.stderr)
     progress = _Progress(len(jobs), args.progress)
     try:
@@ -933,9 +955,34 @@ def _run_locked(args, jobs, edit: Edit, settings: OutputSettings, problems) -> i
     finally:
         progress.close()
     _print_summary(report, problems)
+    if args.timings:
+        write_timings(args.timings, report, load_ms)
     if report.interrupted:
-        return 130
-    return 0 if report.ok and not problems else 1
+        return Exit.INTERRUPTED
+    return Exit.OK if report.ok and not problems else Exit.FAILED
+
+
+def write_timings(path: Path, report: BatchReport, load_ms: float) -> None:
+    """``--timings``: per-photo stage milliseconds, their sums and the wall time, as JSON."""
+    import json
+
+    photos = [
+        {"source": str(j.source), "output": str(j.output), "state": j.state.value,
+         **{k: round(v, 3) for k, v in j.timings.items()}}
+        for j in report.jobs
+    ]  # fmt: skip
+    stages: dict[str, float] = {}
+    for job in report.jobs:
+        for key, value in job.timings.items():
+            stages[key] = stages.get(key, 0.0) + value
+    summary = {
+        "photos": len(report.jobs),
+        "written": report.count(JobState.DONE),
+        "load_ms": round(load_ms, 3),
+        "wall_ms": round(report.seconds * 1000, 3),
+        "stage_sums_ms": {k: round(v, 3) for k, v in stages.items()},
+    }
+    path.write_text(json.dumps({"summary": summary, "photos": photos}, indent=2) + "\n")
 
 
 def _run_on_ray(args, jobs: list[BatchJob], edit: Edit, settings: OutputSettings, problems) -> int:
@@ -978,7 +1025,7 @@ def _dry_run(jobs: list[BatchJob], edit: Edit, settings: OutputSettings, problem
     n_fail = sum(j.state == JobState.FAILED for j in jobs)
     n_skip = sum(j.state == JobState.SKIPPED for j in jobs)
     print(f"dry run: {n_write} would be written, {n_skip} skipped, {n_fail} would fail; nothing written")
-    return 0 if n_fail == 0 and not problems else 1
+    return Exit.OK if n_fail == 0 and not problems else Exit.FAILED
 
 
 def _print_summary(report: BatchReport, problems) -> None:

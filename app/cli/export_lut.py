@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from retouch_studio.app.cli import options
+from retouch_studio.app.cli.exit_codes import Exit
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -25,15 +28,15 @@ def register(subparsers) -> None:
         description="Fit a 3D LUT to the edit an instruction makes on a photo and write it as a "
         ".cube file (DaVinci Resolve / Adobe format), reporting the fit's mean ΔE2000 on the photo.",
     )
-    p.add_argument("input", type=Path, help="the photo the look is fitted on (never modified)")
+    p.add_argument("input", type=Path, metavar="INPUT", help="the photo the look is fitted on (never modified)")
     what = p.add_mutually_exclusive_group()
-    what.add_argument("-i", "--instruction", help="the edit, e.g. 'warm, soft film look'")
-    what.add_argument("--preset", metavar="NAME", help="a saved preset")
-    what.add_argument("--recipe", type=Path, metavar="FILE", help="a recipe sidecar (masked layers fit poorly)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the .cube file to write")
-    p.add_argument("--size", type=int, default=33, help="LUT nodes per axis (default 33; 17, 33, 65 are common)")
-    p.add_argument("--strength", type=float, default=None, help="edit strength (default 1, or the preset's)")
-    p.add_argument("--smoothness", type=float, default=1e-3, help="smoothness weight of the fit (default 1e-3)")
+    options.add_instruction(p, group=what, auto='"" = auto mode')
+    options.add_preset(p, group=what)
+    options.add_recipe(p, group=what, help="a recipe sidecar (masked layers fit poorly)")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the .cube file to write")
+    p.add_argument("--size", type=int, default=33, metavar="N", help="LUT nodes per axis (default 33; 17, 33, 65 are common)")
+    options.add_strength(p)
+    p.add_argument("--smoothness", type=float, default=1e-3, metavar="W", help="smoothness weight of the fit (default 1e-3)")
     p.add_argument(
         "--work-size",
         type=int,
@@ -41,15 +44,19 @@ def register(subparsers) -> None:
         metavar="PX",
         help="fit and measure on the photo scaled to this long edge (default 1536; 0 = full size)",
     )
-    p.add_argument("--title", default=None, help="TITLE stored in the .cube (default: the instruction)")
-    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="model folder (default: the shipped model)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--title", default=None, metavar="TEXT", help="title stored in the .cube (default: the instruction)")
+    options.add_model(p)
+    options.add_overwrite(p)
     p.add_argument("--json", action="store_true", help="print the fit report as JSON")
     p.set_defaults(func=run)
 
 
 class LutCommandError(Exception):
-    pass
+    """One line for the user; ``code`` is the exit code (``app.cli.exit_codes``)."""
+
+    def __init__(self, message: str, code: int = Exit.USAGE):
+        super().__init__(message)
+        self.code = code
 
 
 def _edit(args):
@@ -58,7 +65,7 @@ def _edit(args):
     try:
         return _edit_from_args(args)
     except BatchError as exc:
-        raise LutCommandError(str(exc)) from exc
+        raise LutCommandError(str(exc), exc.code) from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except LutCommandError as exc:
         print(f"retouch export-lut: {exc}", file=sys.stderr)
-        return 2
+        return int(exc.code)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -85,35 +92,39 @@ def _run(args: argparse.Namespace) -> int:
         raise LutCommandError(str(exc)) from None
     if args.work_size < 0:
         raise LutCommandError(f"--work-size must be >= 0, got {args.work_size}")
-    edit = _edit(args)
-    try:
-        _check_instruction(edit)  # content edits are refused before anything is read or written
-    except BatchError as exc:
-        raise LutCommandError(str(exc)) from exc
-    from retouch_studio.model.atomic import OutputError, OutputExistsError, check_output
-
     out = args.output
+    if not args.input.is_file():
+        raise LutCommandError(f"{args.input}: file not found", Exit.FAILED)
+    from retouch_studio.model.atomic import OutputError, OutputExistsError, OutputIsInputError, check_output
+
     inputs = [args.input, getattr(args, "recipe", None)]
     try:
         check_output(out, overwrite=args.overwrite, inputs=inputs)
     except OutputExistsError:
-        raise LutCommandError(f"{out} already exists (use --overwrite to replace it)") from None
-    except OutputError as exc:
+        raise LutCommandError(f"{out}: already exists (use --overwrite to replace it)", Exit.EXISTS) from None
+    except OutputIsInputError as exc:
         raise LutCommandError(str(exc)) from None
+    except OutputError as exc:
+        raise LutCommandError(str(exc), Exit.FAILED) from None
+    edit = _edit(args)
+    try:
+        _check_instruction(edit)  # content edits are refused before anything is read or written
+    except BatchError as exc:
+        raise LutCommandError(str(exc), exc.code) from exc
 
     try:
         predictor = load_predictor(args.model)
         photo = load_photo(args.input)
     except (PhotoError, ModelError) as exc:
         print(f"retouch export-lut: {exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED
     source = _work_image(photo.pixels, args.work_size)
     try:
         edited = edit.render(to_float(source), predictor, lambda: None)
         fit = L.fit_photo_lut(source, np.clip(edited, 0.0, 1.0), size=args.size, smoothness=args.smoothness)
     except (PhotoError, ValueError) as exc:
         print(f"retouch export-lut: {args.input}: {exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED
     title = args.title if args.title is not None else (edit.instruction or args.input.stem)
     comments = [
         "Made by Retouch Studio (retouch export-lut)",
@@ -126,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         L.write_cube(out, fit.lut, title=title, comments=comments, overwrite=args.overwrite, inputs=inputs)
     except L.CubeError as exc:
         print(f"retouch export-lut: {exc}", file=sys.stderr)
-        return 1
+        return Exit.FAILED
     report = {
         "output": str(out),
         "size": args.size,

@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 
+from retouch_studio.app.cli.exit_codes import Exit, table
+
 # Modules that add top-level subcommands, in help order.
 COMMAND_MODULES = (
     "retouch_studio.app.cli.apply",  # apply
@@ -43,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="retouch",
         description="Retouch Studio: language-driven, content-faithful photo retouching.",
+        epilog=table() + "\n\n'retouch COMMAND --help' lists a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = _optional_import(name)
@@ -55,8 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
         module = _optional_import(name)
         if module is not None:
             module.register_train(train_sub)
-    train.set_defaults(func=lambda args: (train.print_help(), 2)[1])
+    train.set_defaults(func=lambda args: (train.print_help(), Exit.USAGE)[1])
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("retouch-studio")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "(not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return Exit.USAGE
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("retouch: interrupted", file=sys.stderr)
-        return 130
+        return Exit.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
+from retouch_studio.app.cli import options
+from retouch_studio.app.cli.exit_codes import Exit
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -14,7 +17,7 @@ def register(subparsers) -> None:
         "direction, amount and confidence, then the resulting parameters. Parameter text such as "
         "'exposure +0.7, temperature -10' is parsed as is. Content edits are refused (exit 3).",
     )
-    p.add_argument("-i", "--instruction", required=True, help="the instruction text")
+    options.add_instruction(p, required=True, auto='"" = auto mode')
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
@@ -37,10 +40,10 @@ def run(args) -> int:
         if args.json:
             print(json.dumps({"instruction": text, "refused": True, "error": str(exc)}))
         print(f"retouch plan: {exc}", file=sys.stderr)
-        return 3
+        return Exit.REFUSED
     except ValueError as exc:
         print(f"retouch plan: {exc}", file=sys.stderr)
-        return 2
+        return Exit.USAGE
     if args.json:
         print(json.dumps({"instruction": text, "mode": mode, "plan": items, "params": params}, indent=2))
         return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from retouch_studio.app.cli.exit_codes import Exit
+
 
 def register_train(train_subparsers) -> argparse.ArgumentParser:
     p = train_subparsers.add_parser(
@@ -13,14 +15,14 @@ def register_train(train_subparsers) -> argparse.ArgumentParser:
         description="Train the compact text-conditioned bilateral-grid model on good photos "
         "(degradations and edits are synthesised). Held-out photos are skipped.",
     )
-    p.add_argument("--photos", required=True, help="folder of good photos (JPEG/PNG/TIFF)")
-    p.add_argument("--out", required=True, help="output model folder (config.json, weights.pt, model.onnx)")
-    p.add_argument("--minutes", type=float, default=40.0, help="training time budget in minutes (default 40)")
-    p.add_argument("--steps", type=int, default=None, help="stop after this many steps (default: time only)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core machine)")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of good photos (JPEG/PNG/TIFF)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output model folder (config.json, weights.pt, model.onnx)")
+    p.add_argument("--minutes", type=float, default=40.0, metavar="M", help="training time budget in minutes (default 40)")
+    p.add_argument("--steps", type=int, default=None, metavar="N", help="stop after this many steps (default: time only)")
+    p.add_argument("--batch-size", type=int, default=16, metavar="N", help="photos per step (default 16)")
+    p.add_argument("--lr", type=float, default=2e-3, metavar="RATE", help="learning rate (default 2e-3)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1 is fastest on a busy 2-core machine)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--no-onnx", action="store_true", help="do not export model.onnx")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,6 +49,6 @@ def run(args) -> int:
                         log=lambda m: print(m, file=sys.stderr))
     except TrainError as exc:
         print(f"retouch train compact: {exc}", file=sys.stderr)
-        return 2
+        return Exit.FAILED
     print(f"trained {summary['steps']} steps in {summary['minutes']} min -> {args.out}")
     return 0

@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.grid.guidance import GuidanceParams
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_MODEL_DIR = RESOURCES / "models" / "default"
@@ -32,12 +32,16 @@ class Prediction:
     grid: ``(12, D, Gh, Gw)`` float32 (see ``model.grid`` for the layout).
     guidance: the guidance curves/mix the grid was predicted for.
     plan: the attributes the engine understood (list of dicts), for display; may be empty.
+    params: the parameter values the renderer used (``model.params`` names) when the edit is
+    parametric (param mode, auto mode, worded edits the params engine served); empty for a
+    learned edit.
     """
 
     grid: np.ndarray
     guidance: GuidanceParams
     plan: list = field(default_factory=list)
     model_id: str = ""
+    params: dict = field(default_factory=dict)
 
 
 class Predictor(Protocol):
@@ -61,16 +65,26 @@ def register_engine(name: str):
     return wrap
 
 
-def _import_engines() -> None:
-    # Engines live in their own modules and register themselves on import.
+# Engines live in their own modules and register themselves on import; only the engine a model
+# folder names is imported (the paper engine would load torch and transformers).
+ENGINE_MODULES = {
+    "compact": "retouch_studio.model.engines.compact_engine",
+    "params": "retouch_studio.model.params",
+    "paper": "retouch_studio.model.paper.runtime",
+}
+
+
+def _import_engine(engine: str) -> None:
     import importlib
 
-    for name in ("retouch_studio.model.compact", "retouch_studio.model.params", "retouch_studio.model.paper.runtime"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
+    name = ENGINE_MODULES.get(engine)
+    if name is None:
+        return
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not name.startswith(exc.name):
+            raise
 
 
 def read_config(model_dir: str | Path) -> dict:
@@ -95,10 +109,10 @@ def load_predictor(model_dir: str | Path | None = None) -> Predictor:
     model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     config = read_config(model_dir)
     engine = config.get("engine")
-    _import_engines()
+    _import_engine(engine)
     if engine not in _ENGINES:
         raise ModelError(
-            f"{model_dir}: unknown engine {engine!r} (known: {', '.join(sorted(_ENGINES))})"
+            f"{model_dir}: unknown engine {engine!r} (known: {', '.join(sorted(ENGINE_MODULES))})"
         )
     return ParamRouting(_ENGINES[engine](model_dir, config))
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import contextlib
 import sys
 
-import numba
 import numpy as np
-from numba import njit, prange
 
-from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.grid.guidance import GuidanceParams
+from retouch_studio.model.numba_cache import numba
+
+njit, prange = numba.njit, numba.prange
 
 _KERNEL_OPTS = dict(cache=True, fastmath=True, nogil=True)
 

@@ -24,16 +24,12 @@ Conventions (shared by the differentiable torch ops here, the fused CPU kernel i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-GRID_CHANNELS = 12
-LUMA_709 = (0.2126, 0.7152, 0.0722)
-DEFAULT_CURVE_KNOTS = 16
+from retouch_studio.model.grid.guidance import DEFAULT_CURVE_KNOTS, GRID_CHANNELS, LUMA_709, GuidanceParams  # noqa: F401
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -84,43 +80,6 @@ def identity_like(grid: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # Guidance
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GuidanceParams:
-    """Guidance map parameters as plain arrays (what a predictor returns and a kernel consumes).
-
-    curves: ``(3, K + 1)`` curve values at knots ``j / K``; mix: ``(3,)``; bias: scalar.
-    """
-
-    curves: np.ndarray
-    mix: np.ndarray
-    bias: float = 0.0
-
-    @staticmethod
-    def luminance(knots: int = DEFAULT_CURVE_KNOTS) -> "GuidanceParams":
-        line = np.linspace(0.0, 1.0, knots + 1, dtype=np.float32)
-        return GuidanceParams(np.stack([line, line, line]), np.asarray(LUMA_709, np.float32), 0.0)
-
-    def tensors(self, dtype=torch.float32, device=None):
-        return (
-            torch.as_tensor(np.asarray(self.curves), dtype=dtype, device=device),
-            torch.as_tensor(np.asarray(self.mix), dtype=dtype, device=device),
-            torch.as_tensor(float(self.bias), dtype=dtype, device=device),
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            "curves": np.asarray(self.curves, np.float32).tolist(),
-            "mix": np.asarray(self.mix, np.float32).tolist(),
-            "bias": float(self.bias),
-        }
-
-    @staticmethod
-    def from_dict(d: dict) -> "GuidanceParams":
-        return GuidanceParams(
-            np.asarray(d["curves"], np.float32), np.asarray(d["mix"], np.float32), float(d["bias"])
-        )
 
 
 def apply_curves(values: torch.Tensor, curves: torch.Tensor) -> torch.Tensor:

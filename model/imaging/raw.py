@@ -129,7 +129,7 @@ def _apply_lut16(linear: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def _lut_kernel():
     try:
-        import numba
+        from retouch_studio.model.numba_cache import numba
     except ImportError:  # pragma: no cover - numba is a dependency; numpy fallback
         return None
 

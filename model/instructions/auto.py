@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.params import SPECS, check_params, render_pixels
 
 MID_TARGET, MID_HI = 0.45, 0.56  # trimmed mean of encoded luma: target when brightening, darken above

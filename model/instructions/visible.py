@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.params import SPECS, check_params, render_pixels
 
 # attribute (= its model.params parameter) -> (statistic, visible change of it at amount 1.0)

@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 
 from retouch_studio.model.paper.config import PaperError
-from retouch_studio.model.paper.data import DataError
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, type=Path, help="training folder with pairs.jsonl")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
-    p.add_argument("--max-steps", type=int, default=1000, help="optimisation steps (default 1000)")
+def _common(p: argparse.ArgumentParser, saved_config_in: str | None) -> None:
+    p.add_argument("--data", required=True, type=Path, metavar="DIR", help="training folder with pairs.jsonl")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    p.add_argument("--max-steps", type=int, default=1000, metavar="N", help="optimisation steps (default 1000)")
     p.add_argument("--tiny", action="store_true", help="random tiny networks: CPU smoke run, no weights")
     p.add_argument("--save-every", type=int, metavar="N", help="also save OUT/checkpoint-STEP every N steps")
-    p.add_argument("--config", type=Path, help="paper_config.json with hyperparameters (default: built-in, "
-                   "or the one saved in --init / --teacher)")
+    default = f"built-in, or the one saved in {saved_config_in}" if saved_config_in else "built-in"
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help=f"paper_config.json with hyperparameters (default: {default})")
 
 
 def register_train(train_subparsers) -> None:
@@ -26,8 +26,8 @@ def register_train(train_subparsers) -> None:
         "teacher", help="paper model: fine-tune the InstructPix2Pix-style teacher (eq. 1)",
         description="Fine-tune the multi-step teacher UNet on (input, target, instruction) triplets.",
     )
-    _common(t)
-    t.add_argument("--base", type=Path, help="local diffusers folder (instruct-pix2pix or SD layout)")
+    _common(t, None)
+    t.add_argument("--base", type=Path, metavar="DIR", help="local diffusers folder (instruct-pix2pix or SD layout)")
     t.set_defaults(func=_run_teacher)
 
     d = train_subparsers.add_parser(
@@ -35,22 +35,22 @@ def register_train(train_subparsers) -> None:
         description="Distil the teacher into the one-step bilateral generator. Stage 2's output folder "
         "is a model folder for `retouch apply --model DIR`.",
     )
-    _common(d)
+    _common(d, "--init / --teacher")
     d.add_argument("--stage", type=int, choices=(1, 2), required=True)
-    d.add_argument("--teacher", type=Path, help="teacher folder from `train teacher` (default: --base)")
-    d.add_argument("--base", type=Path, help="local diffusers folder used as teacher if --teacher is absent")
-    d.add_argument("--init", type=Path, help="stage-1 output to start stage 2 from (or resume stage 1)")
-    d.add_argument("--clip", type=Path, help="local CLIP folder (CLIPModel + tokenizer) for the alignment loss")
+    d.add_argument("--teacher", type=Path, metavar="DIR", help="teacher folder from `train teacher` (default: --base)")
+    d.add_argument("--base", type=Path, metavar="DIR", help="local diffusers folder used as teacher if --teacher is absent")
+    d.add_argument("--init", type=Path, metavar="DIR", help="stage-1 output to start stage 2 from (or resume stage 1)")
+    d.add_argument("--clip", type=Path, metavar="DIR", help="local CLIP folder (CLIPModel + tokenizer) for the alignment loss")
     d.set_defaults(func=_run_distill)
 
     m = train_subparsers.add_parser(
         "pairs", help="paper model: make a training folder from photos by random degradation",
     )
-    m.add_argument("--photos", required=True, type=Path, help="folder of photos (the targets)")
-    m.add_argument("--out", required=True, type=Path)
-    m.add_argument("--count", type=int, default=100)
-    m.add_argument("--size", type=int, default=512)
-    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--photos", required=True, type=Path, metavar="DIR", help="folder of photos (the targets)")
+    m.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    m.add_argument("--count", type=int, default=100, metavar="N", help="pairs to make (default 100)")
+    m.add_argument("--size", type=int, default=512, metavar="PX", help="long edge of each pair (default 512)")
+    m.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     m.add_argument("--source", choices=("simple", "synth"), default="simple",
                    help="simple photometric degradations, or the default model's synthesis (model.synth)")
     m.set_defaults(func=_run_pairs)
@@ -80,7 +80,8 @@ def _config(args):
 
 def _run_teacher(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from retouch_studio.model.paper.teacher import train_teacher  # noqa: PLC0415 - heavy imports only when training
+    from retouch_studio.model.paper.data import DataError  # noqa: PLC0415 - heavy imports only when training
+    from retouch_studio.model.paper.teacher import train_teacher  # noqa: PLC0415
 
     try:
         _check_steps(args)
@@ -94,6 +95,7 @@ def _run_teacher(args) -> int:
 
 def _run_distill(args) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from retouch_studio.model.paper.data import DataError  # noqa: PLC0415
     from retouch_studio.model.paper.distill import train_distill  # noqa: PLC0415
 
     try:
@@ -113,7 +115,7 @@ def _run_distill(args) -> int:
 
 
 def _run_pairs(args) -> int:
-    from retouch_studio.model.paper.data import make_pairs  # noqa: PLC0415
+    from retouch_studio.model.paper.data import DataError, make_pairs  # noqa: PLC0415
 
     try:
         out = make_pairs(args.photos, args.out, args.count, args.size, args.seed, args.source)

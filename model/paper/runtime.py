@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.grid.guidance import GuidanceParams
 from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
 
 

@@ -29,7 +29,7 @@ import torch
 
 from retouch_studio.model.grid.ops import LUMA_709
 from retouch_studio.model.lut import apply_lut, delta_e_rgb, fit_lut, merge_colors
-from retouch_studio.model.params import PARAM_NAMES, SPECS, pixel_positions, render_torch
+from retouch_studio.model.params import PARAM_NAMES, SPECS, pixel_positions, render
 
 from .features import FEATURE_NAMES, photo_features
 
@@ -130,7 +130,7 @@ def render_units(x: torch.Tensor, pos: torch.Tensor, units: torch.Tensor) -> tor
     lo = torch.as_tensor(_LO, dtype=units.dtype)
     hi = torch.as_tensor(_HI, dtype=units.dtype)
     values[:, _COLUMNS] = torch.maximum(torch.minimum(units, hi), lo) * torch.as_tensor(_UNIT, dtype=units.dtype)
-    return render_torch(x, values, pos, clip=True, vary=_VARY)
+    return render(x, values, pos, clip=True, vary=_VARY)
 
 
 def lut_lookup_torch(lut: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
