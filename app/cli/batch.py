@@ -1001,15 +1001,15 @@ def _run_on_ray(args, jobs: list[BatchJob], edit: Edit, settings: OutputSettings
             progress_callback=progress,
         )  # fmt: skip
     except ClusterError as exc:
-        raise BatchError(str(exc)) from None
+        raise BatchError(str(exc), Exit.FAILED) from None
     except BatchInterrupted as exc:
         report = exc.report
     finally:
         progress.close()
     _print_summary(report, problems)
     if report.interrupted:
-        return 130
-    return 0 if report.ok and not problems else 1
+        return Exit.INTERRUPTED
+    return Exit.OK if report.ok and not problems else Exit.FAILED
 
 
 def _dry_run(jobs: list[BatchJob], edit: Edit, settings: OutputSettings, problems) -> int:

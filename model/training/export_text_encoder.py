@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text_encoder import ENCODER_DIR, MAX_TOKENS, ONNX_FILE, TOKENIZER_FILE, embed_with, open_encoder
+from retouch_studio.model.text_encoder import ENCODER_DIR, MAX_TOKENS, ONNX_FILE, TOKENIZER_FILE, embed_with, open_encoder
 
 MIN_COSINE = 0.999
 OPSET = 17
