@@ -27,8 +27,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PHOTO = ROOT.parent / "shared" / "photos" / "Dragonfly_by_Bolly.jpg"
-FALLBACK_PHOTO = ROOT / "tests" / "data" / "aitzgorri_by_Aitzol_Berasategi.jpg"
+# A real photo scaled to 12 MP (the shared set sits next to the checkout or next to its worktree folder).
+PHOTOS = [
+    ROOT.parent / "shared" / "photos" / "Dragonfly_by_Bolly.jpg",
+    ROOT.parent.parent / "shared" / "photos" / "Dragonfly_by_Bolly.jpg",
+    ROOT / "tests" / "data" / "aitzgorri_by_Aitzol_Berasategi.jpg",
+]
 SIZE_12MP = (4000, 3000)
 
 PILLOW = "from PIL import Image; import sys; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2], 'JPEG', quality=95)"
@@ -44,7 +48,7 @@ WINDOW = (
     "main([])\n"
 )
 # Modules whose import means the hot path pulled in something heavy.
-HEAVY = ("torch", "transformers", "scipy", "numba", "onnxruntime", "PySide6")
+HEAVY = ("torch", "transformers", "scipy.ndimage", "scipy.sparse", "numba", "onnxruntime", "PySide6")
 
 
 def make_photo(src: Path, dst: Path) -> Path:
@@ -71,10 +75,11 @@ def heavy_modules(*args: str) -> list[str]:
     code = (
         "import sys\nfrom retouch_studio.app.cli.main import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+        f"print('HEAVY:', *(m for m in {HEAVY!r} if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    return proc.stdout.split()
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("HEAVY:")), "HEAVY:")
+    return line.split()[1:]
 
 
 def median(fn, repeat: int) -> float:
@@ -89,7 +94,8 @@ def main() -> None:
     env = dict(os.environ, HF_HUB_OFFLINE="1", QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        photo = make_photo(args.photo or (DEFAULT_PHOTO if DEFAULT_PHOTO.exists() else FALLBACK_PHOTO), tmp / "12mp.jpg")
+        source = args.photo or next(p for p in PHOTOS if p.exists())
+        photo = make_photo(source, tmp / "12mp.jpg")
         out = tmp / "out.jpg"
 
         def apply_once() -> float:
@@ -114,7 +120,7 @@ def main() -> None:
         ]
     base = rows[1][1]
     load = os.getloadavg()
-    print(f"photo: {SIZE_12MP[0]}x{SIZE_12MP[1]} JPEG; median of {args.repeat} fresh processes; "
+    print(f"photo: {source.name} as a {SIZE_12MP[0]}x{SIZE_12MP[1]} JPEG; median of {args.repeat} fresh processes; "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
     print(f"first apply on this run (numba cache filled if empty): {first_apply:.2f} s")
     print(f"{'what':<42} {'seconds':>8} {'x Pillow':>9} {'target':>12}")
