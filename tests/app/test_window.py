@@ -648,6 +648,10 @@ def test_slider_on_a_lower_layer_coalesces_frames(window, photo, predictor, qtbo
     _open_and_apply(window, photo, "make it warm")
     window.apply_instruction("dark mood", new_layer=True)
     window.worker.wait_until_idle()
+    # Pending layout events can start the full-resolution load, whose arrival redraws: let both
+    # happen before counting.
+    qtbot.wait(100)
+    assert window.jobs.wait_until_idle()
     window.panel.layers.setCurrentRow(1)  # the bottom layer, below "dark mood"
     assert window.doc.current == 0
     slices = window.renderer.slices
