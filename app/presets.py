@@ -320,7 +320,11 @@ def _check_instruction(text: str) -> None:
     if checker is None:
         return
     check_instruction, ContentEditError = checker
+    from retouch_studio.model.instructions.language import InstructionError
+
     try:
         check_instruction(text)
+    except InstructionError as exc:  # no words, too long, not English: the argument is unusable
+        raise PresetError(str(exc), Exit.USAGE) from exc
     except ContentEditError as exc:
         raise PresetError(str(exc), Exit.REFUSED) from exc

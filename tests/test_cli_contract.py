@@ -30,15 +30,12 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def test_version(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["--version"])
-    assert exc.value.code == 0
+    assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("retouch ")
 
 
 def test_help_and_readme_list_every_exit_code(capsys):
-    with pytest.raises(SystemExit):
-        main(["--help"])
+    assert main(["--help"]) == 0
     text = capsys.readouterr().out
     readme = (ROOT / "README.md").read_text()
     for code in Exit:
@@ -69,13 +66,11 @@ def test_train_help_only_advertises_options_that_exist():
                     assert word.rstrip(".;") in flags, f"`retouch {name}` help mentions {word} it does not have"
 
 
-@pytest.mark.parametrize("value", ["-0.5", "2.5", "nan", "x"])
+@pytest.mark.parametrize("value", ["-0.5", "2.5", "nan", "inf", "x"])
 def test_strength_outside_the_apps_range_is_a_usage_error(value, photo_path, tmp_path, capsys):
     out = tmp_path / "out.jpg"
     for argv in (["apply", str(photo_path), "-o", str(out)], ["batch", str(photo_path), "-o", str(tmp_path / "b")]):
-        with pytest.raises(SystemExit) as exc:
-            main([*argv, "-i", "warmer", "--strength", value])
-        assert exc.value.code == Exit.USAGE
+        assert main([*argv, "-i", "warmer", "--strength", value]) == Exit.USAGE
         assert "--strength" in capsys.readouterr().err
     assert not out.exists()
 

@@ -154,7 +154,7 @@ def test_a_pickle_payload_in_a_checkpoint_never_runs(tmp_path, capsys):
     with pytest.raises(TrainError):
         export_checkpoint(out / "checkpoint.pt", tmp_path / "model")
     code = main(["train", "compact", "--photos", str(tmp_path), "--out", str(out), "--resume", "--no-progress"])
-    assert code == 2
+    assert code == 1  # could not read the checkpoint (app/cli/exit_codes.py)
     assert not marker.exists()
     no_traceback(capsys)
 
@@ -203,7 +203,7 @@ def test_a_link_to_the_input_is_refused(photo, tmp_path, capsys):
     before = sha(photo)
     link = tmp_path / "link.jpg"
     link.symlink_to(photo)
-    assert main(["apply", str(photo), "-i", "warmer", "-o", str(link), "--overwrite"]) == 1
+    assert main(["apply", str(photo), "-i", "warmer", "-o", str(link), "--overwrite"]) == 2  # output = input
     assert sha(photo) == before and link.is_symlink()
     assert "input" in no_traceback(capsys)[1]
 
@@ -238,7 +238,7 @@ def test_bad_strength_is_an_error(photo, tmp_path, capsys, value):
 def test_bad_recipes_name_the_file_and_field(photo, tmp_path, capsys, recipe, field):
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps(recipe))  # NaN/Infinity literals, as Python's json writes them
-    assert main(["batch", str(photo), "--recipe", str(path), "-o", str(tmp_path / "out")]) == 2
+    assert main(["batch", str(photo), "--recipe", str(path), "-o", str(tmp_path / "out")]) == 1  # unreadable recipe
     err = no_traceback(capsys)[1]
     assert str(path) in err and field in err
     assert not (tmp_path / "out").exists()
@@ -326,7 +326,7 @@ def test_long_instructions_are_refused_saying_the_cap(photo, tmp_path, capsys, c
     folder.mkdir(parents=True)
     (folder / "huge.json").write_text(json.dumps({"name": "huge", "instruction": "warmer " * 150_000}))
     t = time.process_time()
-    assert main(["apply", str(photo), "--preset", "huge", "-o", str(tmp_path / "o.jpg")]) == 2
+    assert main(["apply", str(photo), "--preset", "huge", "-o", str(tmp_path / "o.jpg")]) == 1  # unusable preset
     assert time.process_time() - t < 30  # refused, not planned for minutes
     assert "instruction" in no_traceback(capsys)[1]
 
@@ -356,7 +356,7 @@ def test_deeply_nested_files_are_messages(config_dir, tmp_path, capsys):
     assert "fine" in out and "deep.json" in err and "nested" in err
     recipe = tmp_path / "deep.json"
     recipe.write_text("[" * 100_000 + "]" * 100_000)
-    assert main(["batch", str(tmp_path), "--recipe", str(recipe), "-o", str(tmp_path / "o")]) == 2
+    assert main(["batch", str(tmp_path), "--recipe", str(recipe), "-o", str(tmp_path / "o")]) == 1  # unreadable recipe
     assert "nested" in no_traceback(capsys)[1]
 
 
@@ -411,7 +411,7 @@ def test_punctuation_only_instruction(photo, tmp_path, capsys):
 def test_messages_name_options_not_python_arguments(photo, tmp_path, capsys):
     out = tmp_path / "o.jpg"
     out.write_bytes(b"x")
-    assert main(["apply", str(photo), "-i", "warmer", "-o", str(out)]) == 1
+    assert main(["apply", str(photo), "-i", "warmer", "-o", str(out)]) == 4  # output exists
     assert "--overwrite" in no_traceback(capsys)[1]  # no_traceback also refuses "=True"
 
 

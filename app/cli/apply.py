@@ -190,10 +190,13 @@ def run(args) -> int:
     warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
     warm.start()
     from retouch_studio.model.instructions import ContentEditError
+    from retouch_studio.model.instructions.language import InstructionError
 
     try:
         for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
             check_content_edit(text)
+    except InstructionError as exc:  # no words, too long, not English: the argument is unusable
+        return _fail(str(exc), Exit.USAGE)
     except ContentEditError as exc:
         return _fail(str(exc), Exit.REFUSED)
 

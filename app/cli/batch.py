@@ -807,9 +807,13 @@ def _check_instruction(edit: Edit) -> None:
     if checker is None:
         return
     check_instruction, ContentEditError = checker
+    from retouch_studio.model.instructions.language import InstructionError
+
     for text in texts:
         try:
             check_instruction(text or "")
+        except InstructionError as exc:  # no words, too long, not English: the argument is unusable
+            raise BatchError(str(exc), Exit.USAGE) from exc
         except ContentEditError as exc:
             raise BatchError(str(exc), Exit.REFUSED) from exc
 

@@ -24,6 +24,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from retouch_studio.model.instructions import ContentEditError, check_instruction, describe, plan, plan_to_params
+    from retouch_studio.model.instructions.language import InstructionError
     from retouch_studio.model.params import format_params, looks_like_params, parse_params
 
     text = args.instruction or ""
@@ -36,6 +37,9 @@ def run(args) -> int:
             check_instruction(text)
             items = plan(text)
             mode, params = "plan", plan_to_params(items)
+    except InstructionError as exc:  # no words, too long, not English: the argument is unusable
+        print(f"retouch plan: {exc}", file=sys.stderr)
+        return Exit.USAGE
     except ContentEditError as exc:
         if args.json:
             print(json.dumps({"instruction": text, "refused": True, "error": str(exc)}))
