@@ -92,8 +92,9 @@ def test_missing_input_and_existing_output(photo_path, tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err and out.read_bytes() == b"keep"
 
 
-def test_refusal_is_the_same_code_in_every_command(photo_path, tmp_path, capsys):
-    text = "add a hat to the person"
+@pytest.mark.parametrize("text", ["add a hat to the person", "replace the sky with a sunset"])
+def test_refusal_is_the_same_code_in_every_command(text, photo_path, tmp_path, capsys):
+    # the second names a region: splitting it into region layers must not hide the content edit
     assert main(["plan", "-i", text]) == Exit.REFUSED
     assert main(["apply", str(photo_path), "-i", text, "-o", str(tmp_path / "a.jpg")]) == Exit.REFUSED
     assert main(["batch", str(photo_path), "-i", text, "-o", str(tmp_path / "b")]) == Exit.REFUSED

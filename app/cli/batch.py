@@ -741,6 +741,9 @@ def _edit_from_args(args) -> Edit:
     # Region words ("brighten the faces") or --mask-region make masked layers.
     layers = _recipe_module().recipe_for_text(text, 1.0, region)
     if layers is not None:
+        # The whole text is checked: splitting it by region must not hide a content edit
+        # ("replace the sky with a sunset").
+        _check_instruction(Edit(instruction=args.instruction or "", strength=s))
         return Edit(strength=s, recipe=layers)
     return Edit(instruction=text, strength=s)
 
