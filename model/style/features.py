@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.instructions.auto import estimate_cast
 
 FEATURE_NAMES = (

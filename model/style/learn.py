@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.lut import apply_lut, delta_e_rgb, fit_lut, merge_colors
 from retouch_studio.model.params import PARAM_NAMES, SPECS, pixel_positions, render
 

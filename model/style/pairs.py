@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from retouch_studio.model.grid.ops import LUMA_709
+from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.imaging.photo import PhotoError, is_raw, is_supported, load_photo, load_preview, make_proxy
 
 WORK_EDGE = 512  # long edge the pairs are learned at (the proxy size every edit is predicted from)

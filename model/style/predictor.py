@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from retouch_studio.model.engines.loader import Prediction
 from retouch_studio.model.grid.cpu_slice import slice_apply
-from retouch_studio.model.grid.ops import GuidanceParams
+from retouch_studio.model.grid.guidance import GuidanceParams
 from retouch_studio.model.params import _cell_weights, _hat_features
 
 from .learn import LearnedStyle, _reduce
