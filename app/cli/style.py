@@ -30,12 +30,13 @@ def instruction_with_style(name: str, words: str = "") -> str:
 
 
 def register(subparsers) -> None:
-    from retouch_studio.model.style.store import styles_dir
-
+    # No model.style import here: it loads torch, and building the parser must stay cheap
+    # ('retouch style list' prints the folder).
     parser = subparsers.add_parser(
         "style",
         help="learn a style from before/after folders; list, remove, export styles",
-        description=f"Learned styles (stored in {styles_dir()}; override the folder with RETOUCH_CONFIG_DIR). "
+        description="Learned styles (stored in the styles/ folder of Retouch Studio's config folder; "
+        "override the config folder with RETOUCH_CONFIG_DIR). "
         "Apply one with 'retouch apply|batch --style NAME [-i \"also a bit warmer\"]'.",
     )
     sub = parser.add_subparsers(dest="style_command", metavar="ACTION")
@@ -65,7 +66,7 @@ def register(subparsers) -> None:
         "pairs it was learned from (mean ΔE2000).",
     )
     p.add_argument("name")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the .cube file to write")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the .cube file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file")
     parser.set_defaults(func=run, _style_parser=parser)
 
