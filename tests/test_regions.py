@@ -120,3 +120,11 @@ def test_cli_mask_region_limits_a_global_instruction(tmp_path, beach):
         diff = np.abs(np.asarray(im.convert("RGB"), float) - beach.astype(float)).mean(-1)
     h = diff.shape[0]
     assert diff[: h // 12].mean() > 8 and diff[3 * h // 4:].mean() < 0.5
+
+
+def test_batch_refuses_a_content_edit_that_names_a_region(tmp_path):
+    from retouch_studio.app.cli.main import main
+
+    out = tmp_path / "out"
+    assert main(["batch", str(DATA / "kodim12.jpg"), "-i", "replace the sky with a sunset", "-o", str(out)]) == 2
+    assert not any(out.glob("*")) if out.exists() else True

@@ -728,6 +728,8 @@ def _edit_from_args(args) -> Edit:
             return Edit(strength=s, recipe=_recipe_from_dict(preset.recipe, f"preset {preset.name!r}"))
         return Edit(instruction=_with_style(style, preset.instruction_text()), strength=s)
     s = 1.0 if strength is None else strength
+    # Only batch has --mask-region; a LUT (export-lut) cannot be limited to a region.
+    regions_apply = hasattr(args, "mask_region")
     region = getattr(args, "mask_region", "") or ""
     if args.recipe is not None:
         if region:
@@ -739,7 +741,7 @@ def _edit_from_args(args) -> Edit:
         raise BatchError("say what to do: -i TEXT, --preset NAME or --recipe FILE (or a learned style: --style NAME)")
     text = _with_style(style, args.instruction or "")
     # Region words ("brighten the faces") or --mask-region make masked layers.
-    layers = _recipe_module().recipe_for_text(text, 1.0, region)
+    layers = _recipe_module().recipe_for_text(text, 1.0, region) if regions_apply else None
     if layers is not None:
         # The whole text is checked: splitting it by region must not hide a content edit
         # ("replace the sky with a sunset").
