@@ -126,5 +126,5 @@ def test_batch_refuses_a_content_edit_that_names_a_region(tmp_path):
     from retouch_studio.app.cli.main import main
 
     out = tmp_path / "out"
-    assert main(["batch", str(DATA / "kodim12.jpg"), "-i", "replace the sky with a sunset", "-o", str(out)]) == 2
-    assert not any(out.glob("*")) if out.exists() else True
+    assert main(["batch", str(DATA / "kodim12.jpg"), "-i", "replace the sky with a sunset", "-o", str(out)]) != 0
+    assert not out.exists() or not any(out.iterdir())
