@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from retouch_studio.app.cli.batch import (
+from retouch_studio.app.batch import (
     BatchInterrupted,
     BatchJob,
     BatchReport,

@@ -313,18 +313,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_instruction(text: str) -> None:
-    """Refuse content edits before storing them (when the instruction checker is available)."""
-    from retouch_studio.app.cli.batch import content_checker
-
-    checker = content_checker()
-    if checker is None:
-        return
-    check_instruction, ContentEditError = checker
+    """Refuse content edits and unreadable text before storing them (the router's decision)."""
+    from retouch_studio.model.engines.router import route
+    from retouch_studio.model.instructions import ContentEditError
     from retouch_studio.model.instructions.language import InstructionError
 
     try:
-        check_instruction(text)
+        route(text).raise_if_refused()
     except InstructionError as exc:  # no words, too long, not English: the argument is unusable
         raise PresetError(str(exc), Exit.USAGE) from exc
     except ContentEditError as exc:
         raise PresetError(str(exc), Exit.REFUSED) from exc
+    except ValueError as exc:
+        raise PresetError(str(exc), Exit.USAGE) from exc

@@ -38,7 +38,7 @@ from retouch_studio.model import params as param_mode  # noqa: E402
 from retouch_studio.model.engines.loader import load_predictor  # noqa: E402
 from retouch_studio.model.grid import cpu_slice as fast  # noqa: E402
 from retouch_studio.model.grid.ops import GuidanceParams, identity_grid  # noqa: E402
-from retouch_studio.model.imaging.photo import load_photo, load_proxy, make_proxy  # noqa: E402
+from retouch_studio.model.imaging import load_photo, load_proxy, make_proxy  # noqa: E402
 from retouch_studio.model.pipeline import apply_prediction  # noqa: E402
 
 SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160), "24MP": (6000, 4000)}

@@ -56,7 +56,7 @@ def make_photos(folder: Path, n: int) -> list[Path]:
 
 
 def decode_encode(paths: list[Path], out: Path, workers: int, quality: int) -> float:
-    from retouch_studio.model.imaging.photo import load_photo, save_photo
+    from retouch_studio.model.imaging import load_photo, save_photo
 
     out.mkdir(parents=True, exist_ok=True)
 
@@ -74,7 +74,7 @@ STAGES = ("decode_ms", "predict_ms", "apply_ms", "encode_ms")
 
 
 def batch(paths: list[Path], out: Path, workers: int, quality: int, predictor, stages: dict | None = None) -> float:
-    from retouch_studio.app.cli.batch import Edit, InputFile, JobState, OutputSettings, make_jobs, run_batch
+    from retouch_studio.app.batch import Edit, InputFile, JobState, OutputSettings, make_jobs, run_batch
 
     settings = OutputSettings(out_dir=out, fmt="jpeg", quality=quality, existing="overwrite")
     out.mkdir(parents=True, exist_ok=True)

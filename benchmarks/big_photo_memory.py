@@ -23,7 +23,7 @@ from pathlib import Path
 
 MAKE = r"""
 import sys, numpy as np
-from retouch_studio.model.imaging.photo import save_photo
+from retouch_studio.model.imaging import save_photo
 side = int(sys.argv[2])
 px = np.empty((side, side, 3), np.uint16)
 x = np.linspace(0, 1, side, dtype=np.float32)

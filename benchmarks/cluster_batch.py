@@ -33,7 +33,7 @@ from benchmarks.batch_speed import make_photos  # noqa: E402
 
 
 def _jobs(folder: Path, out: Path):
-    from retouch_studio.app.cli import batch as B
+    from retouch_studio.app import batch as B
 
     settings = B.OutputSettings(out_dir=out, existing="overwrite")
     inputs, _ = B.collect_inputs([str(folder)], False, exclude=out)
@@ -41,7 +41,7 @@ def _jobs(folder: Path, out: Path):
 
 
 def run_local(folder: Path, out: Path, workers: int, model) -> tuple[float, float, list]:
-    from retouch_studio.app.cli import batch as B
+    from retouch_studio.app import batch as B
     from retouch_studio.model.engines.loader import load_predictor
 
     jobs, settings = _jobs(folder, out)
@@ -56,7 +56,7 @@ def run_local(folder: Path, out: Path, workers: int, model) -> tuple[float, floa
 
 def run_ray(folder: Path, out: Path, workers: int, model) -> tuple[float, float, list]:
     from retouch_studio.app import cluster as C
-    from retouch_studio.app.cli import batch as B
+    from retouch_studio.app import batch as B
 
     jobs, settings = _jobs(folder, out)
     first: list[float] = []

@@ -22,7 +22,7 @@ Phrasings (none is ever trained on; each set was written by a helper that read n
 * ``v4``, ``v3``, ``v2``: ``benchmarks/heldout_phrases_v4.json`` ...; each was measured once as
   the held-out set, then its misses were studied to improve the matcher, so they are development
   sets now.
-* ``v1``: ``model.synth.HELDOUT_PHRASES``; a development set since session 2.
+* ``v1``: ``model.training.synth.HELDOUT_PHRASES``; a development set.
 """
 
 from __future__ import annotations
@@ -45,9 +45,12 @@ import torch  # noqa: E402
 from retouch_studio.model.color import delta_e_srgb  # noqa: E402
 from retouch_studio.model.compact import rgb_to_lab  # noqa: E402
 from retouch_studio.model.grid.ops import GuidanceParams  # noqa: E402
-from retouch_studio.model.imaging.photo import load_photo, make_proxy  # noqa: E402
+from retouch_studio.model.imaging import load_photo, make_proxy  # noqa: E402
 from retouch_studio.model.pipeline import apply_prediction  # noqa: E402
-from retouch_studio.model.engines.loader import Prediction, load_predictor  # noqa: E402
+from retouch_studio.model.engines.base import Prediction  # noqa: E402
+from retouch_studio.model.engines.loader import load_predictor, load_renderer  # noqa: E402
+from retouch_studio.model.engines.retoucher import Retoucher  # noqa: E402
+from retouch_studio.model.engines.router import RENDERER, RoutingPolicy  # noqa: E402
 from retouch_studio.model.training.synth import HELDOUT_PHOTOS, HELDOUT_PHRASES, physical_exposure, physical_white_balance, pvec, render  # noqa: E402
 
 # attribute -> (statistic, lower, upper, side-effect checks [(statistic, max |delta|)])
@@ -319,13 +322,10 @@ def main(argv=None) -> int:
         if name == "compact":
             engines["compact"] = load_predictor(args.model)
         elif name == "learned":  # the same network with neither routing nor the plan check
-            learned = load_predictor(args.model).engine
-            learned.route_to_params, learned.verify_with_plan = (), False
-            engines["learned"] = learned
+            shipped = load_predictor(args.model)
+            engines["learned"] = Retoucher(shipped.learned, RoutingPolicy(), shipped.exact)
         elif name == "params":
-            from retouch_studio.model.params import ParamsPredictor
-
-            engines["params"] = ParamsPredictor()
+            engines["params"] = load_renderer()
         elif name == "identity":
             engines["identity"] = Identity()
     results = {}
@@ -366,8 +366,8 @@ def main(argv=None) -> int:
             continue
         for instruction in ("add more contrast", "make it warmer"):
             engine = engines[n]
-            route = getattr(engine, "routed_engine", lambda _: None)(instruction)
-            via = f" (routed to {route.model_id})" if route is not None else ""
+            routed = isinstance(engine, Retoucher) and engine.learned is not None and engine.route(instruction).engine == RENDERER
+            via = " (routed to the parameter renderer)" if routed else ""
             print(f"   proxy 512 -> grid, {n:8s} {instruction!r:20s} {speed(engine, proxy512, instruction):8.2f} ms"
                   f"{via} (target <= 10 ms)")
     print(f"   text embedding, new instruction {text_speed():8.2f} ms (target <= 20 ms)")

@@ -92,7 +92,7 @@ def inside(point, box) -> bool:
 
 def eval_faces(names, labels, score: float | None = None):
     """Faces found / missed / false, at the shipped score threshold or at ``score``."""
-    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.imaging import make_proxy
     from retouch_studio.model.regions.faces import detect_faces
     from retouch_studio.model.regions.masks import PROXY_EDGE
 
@@ -197,7 +197,7 @@ def eval_edits(names, labels):
 def eval_speed():
     """Masks of a 12 MP photo (kodim12 enlarged to 4000x3000) vs one apply at that size."""
     from retouch_studio.model.engines.loader import load_predictor
-    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.imaging import make_proxy
     from retouch_studio.model.pipeline import apply_prediction
     from retouch_studio.model.recipe import region_layer_mask
     from retouch_studio.model.regions import masks
@@ -229,7 +229,7 @@ def fit_sky(labels, iters: int = 1500, lam: float = 0.01) -> None:
     regularisation was chosen by 5-fold cross-validation inside the development half (0.003:
     IoU 0.62, 0.03: 0.50 at 40x40 before refinement); the held-out half was not used.
     """
-    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.imaging import make_proxy
     from retouch_studio.model.regions.sessions import REGIONS_DIR
     from retouch_studio.model.regions.sky import head_inputs
     from retouch_studio.model.regions.subject import FEATURE_EDGE, run_u2netp

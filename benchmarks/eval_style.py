@@ -147,7 +147,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     from retouch_studio.model.grid.cpu_slice import slice_apply
-    from retouch_studio.model.imaging.photo import load_photo, to_float
+    from retouch_studio.model.imaging import load_photo, to_float
     from retouch_studio.model.lut import apply_lut
     from retouch_studio.model.style.learn import learn_style
     from retouch_studio.model.style.predictor import predict_style_grid

@@ -94,7 +94,7 @@ def make_seeds(folder: Path) -> list[Path]:
         arr16 = arr.astype(np.uint16) * 257
         tifffile.imwrite(f"{base}_16.tif", arr16, photometric="rgb", compression="zlib")
         tifffile.imwrite(f"{base}_f32.tif", arr.astype(np.float32) / 255, photometric="rgb")
-        from retouch_studio.model.imaging.photo import save_photo
+        from retouch_studio.model.imaging import save_photo
 
         save_photo(f"{base}_16.png", arr16, "png")
         seeds += [Path(f"{base}{s}") for s in (".jpg", ".png", "_rgba.png", ".webp", ".tif", "_16.tif", "_f32.tif",
@@ -144,7 +144,7 @@ def mutate(data: bytes, rng: random.Random, seeds_data: list[bytes]) -> bytes:
 
 
 def fuzz_loader(n: int, seed: int, folder: Path, seeds: list[Path]) -> tuple[Counter, list[str]]:
-    from retouch_studio.model.imaging.photo import Photo, PhotoError, load_photo, load_preview
+    from retouch_studio.model.imaging import Photo, PhotoError, load_photo, load_preview
 
     rng = random.Random(seed)
     seeds_data = [p.read_bytes() for p in seeds]

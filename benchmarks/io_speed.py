@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import rawpy  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from retouch_studio.model.imaging.photo import load_photo, load_preview, make_preview, make_proxy, save_photo  # noqa: E402
+from retouch_studio.model.imaging import load_photo, load_preview, make_preview, make_proxy, save_photo  # noqa: E402
 from retouch_studio.model.imaging.raw import RawOptions, load_raw_preview  # noqa: E402
 from tests.dng import mosaic, srgb_encode, write_dng  # noqa: E402
 

@@ -38,7 +38,7 @@ from retouch_studio.model.compact_config import (  # noqa: F401 - re-exported fo
     split_clauses,
 )
 from retouch_studio.model.atomic import write_atomic
-from retouch_studio.model.engines.loader import ModelError
+from retouch_studio.model.engines.base import ModelError
 from retouch_studio.model.grid.ops import GRID_CHANNELS, LUMA_709, guidance_map
 
 # --------------------------------------------------------------------------------------------

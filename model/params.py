@@ -55,8 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retouch_studio.model.array_ops import ArrayOps
-from retouch_studio.model.grid.guidance import LUMA_709, GuidanceParams
-from retouch_studio.model.engines.loader import Prediction, register_engine
+from retouch_studio.model.grid.guidance import LUMA_709
 
 if TYPE_CHECKING:
     import torch
@@ -743,7 +742,7 @@ def fit_basis(proxy: np.ndarray, depth: int, gh: int, gw: int) -> tuple[FitBasis
     return basis, sample
 
 
-def _check_shape(grid_shape) -> tuple[int, int, int]:
+def check_grid_shape(grid_shape) -> tuple[int, int, int]:
     try:
         d, gh, gw = (int(v) for v in grid_shape)
     except (TypeError, ValueError):
@@ -777,7 +776,7 @@ def params_to_grid(params: dict, grid_shape=(8, 16, 16), proxy: np.ndarray | Non
     spatial cell (:meth:`FitBasis.fit_cells`). The photo's normal equations are cached
     (:func:`fit_basis`), so a new edit of the same photo costs one render of the sample.
     """
-    d, gh, gw = _check_shape(grid_shape)
+    d, gh, gw = check_grid_shape(grid_shape)
     vals = _full_values(params)
     vig = vals[_INDEX["vignette"]] / 100
     if proxy is None:
@@ -810,7 +809,7 @@ def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor
 
     if vec.dim() != 2 or vec.shape[1] != NUM_PARAMS:
         raise ValueError(f"vec must be (B, {NUM_PARAMS}), got {tuple(vec.shape)}")
-    d, gh, gw = _check_shape(grid_shape)
+    d, gh, gw = check_grid_shape(grid_shape)
     x, S, S0 = (torch.as_tensor(a, dtype=vec.dtype, device=vec.device) for a in _probe_solver(d))
     dtype, device = vec.dtype, vec.device
     b = vec.shape[0]
@@ -822,80 +821,3 @@ def params_grid_torch(vec: torch.Tensor, grid_shape=(8, 16, 16)) -> torch.Tensor
     cells = torch.as_tensor(_vignette_cells(gh, gw), dtype=dtype, device=device)
     gain = 1 + 0.6 * (values[:, _INDEX["vignette"]] / 100).view(b, 1, 1, 1, 1) * cells
     return grid * gain
-
-
-
-# --------------------------------------------------------------------------------------------
-# Engine "params": instruction -> parameters -> grid, no network
-# --------------------------------------------------------------------------------------------
-
-
-class ParamsPredictor:
-    """Predictor for the ``"params"`` engine (``model.runtime.Predictor`` protocol).
-
-    * empty instruction -> auto mode (:func:`model.instructions.auto_params` on the proxy);
-    * ``"exposure +0.7, temperature -10"`` -> :func:`parse_params`;
-    * anything else -> content-edit check, then ``plan`` -> ``plan_to_params`` -> ``visible_params``
-      (worded edits scaled so they show on this photo).
-
-    The grid is the proxy-adapted least-squares fit of :func:`params_to_grid`.
-    """
-
-    def __init__(self, grid_shape=(8, 16, 16), model_id: str = "params"):
-        self.grid_shape = _check_shape(grid_shape)
-        self.model_id = model_id
-        self._plans: dict[str, list] = {}  # checked instruction text -> its plan (text only)
-        self._lock = threading.Lock()
-
-    def _plan(self, text: str) -> list:
-        from retouch_studio.model.instructions import check_instruction, plan
-
-        with self._lock:
-            items = self._plans.get(text)
-        if items is None:
-            check_instruction(text)
-            items = plan(text)
-            with self._lock:
-                self._plans[text] = items
-        return [dict(item) for item in items]
-
-    def params_for(self, proxy: np.ndarray, instruction: str) -> tuple[dict, list]:
-        """(parameter dict, plan) for one instruction; raises ContentEditError / ValueError."""
-        from retouch_studio.model.instructions import auto_params, plan_to_params, visible_params
-
-        text = (instruction or "").strip()
-        if not text:
-            params = auto_params(proxy)
-            items = [_param_item(k, v, "auto") for k, v in params.items()]
-            return params, items
-        if looks_like_params(text):
-            params = parse_params(text)
-            return params, [_param_item(k, v, "param") for k, v in params.items()]
-        items = self._plan(text)
-        return visible_params(plan_to_params(items), items, proxy), items
-
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        proxy = np.asarray(proxy, np.float32)
-        if proxy.ndim != 3 or proxy.shape[2] != 3:
-            raise ValueError(f"proxy must be (h, w, 3) float32, got {proxy.shape}")
-        params, items = self.params_for(proxy, instruction)
-        grid = params_to_grid(params, self.grid_shape, proxy=proxy)
-        return Prediction(grid, GuidanceParams.luminance(), items, self.model_id, dict(params))
-
-
-def _param_item(name: str, value: float, source: str) -> dict:
-    spec = SPECS[name]
-    return {
-        "attribute": name,
-        "direction": 1 if value >= spec.default else -1,
-        "label": f"{value:+g}",
-        "amount": float(value),
-        "confidence": 1.0,
-        "clause": f"{name} {value:+g}",
-        "source": source,
-    }
-
-
-@register_engine("params")
-def _params_engine(model_dir, config: dict) -> ParamsPredictor:
-    return ParamsPredictor(tuple(config.get("grid_shape", (8, 16, 16))), str(config.get("model_id", "params")))

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retouch_studio.model.grid import cpu_slice as fast
-from retouch_studio.model.imaging.photo import make_proxy
-from retouch_studio.model.engines.loader import Prediction, Predictor
+from retouch_studio.model.imaging import make_proxy
+from retouch_studio.model.engines.base import Prediction, Predictor
 
 if TYPE_CHECKING:
     import torch

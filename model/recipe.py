@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from retouch_studio.model.atomic import write_text_atomic
-from retouch_studio.model.engines.loader import Prediction, Predictor
+from retouch_studio.model.engines.base import Prediction, Predictor
 from retouch_studio.model.regions import REGIONS
 
 RECIPE_VERSION = 1
@@ -268,7 +268,7 @@ def refine_mask_np(mask: np.ndarray, pixels: np.ndarray, *, work_edge: int = 102
 
     from retouch_studio.model.grid.cpu_slice import slice_apply
     from retouch_studio.model.grid.ops import finish_refined_mask, splat_mask_grid
-    from retouch_studio.model.imaging.photo import make_preview, to_float
+    from retouch_studio.model.imaging import make_preview, to_float
 
     h, w = mask.shape
     cell = max(2.0, max(h, w) / 64)
@@ -325,7 +325,7 @@ def render_recipe(
     the image as it stands before that layer, and stored back into the dict. ``image_size`` is the
     (w, h) the strokes refer to (default: the recipe's, else the pixels' own).
     """
-    from retouch_studio.model.imaging.photo import to_float
+    from retouch_studio.model.imaging import to_float
     from retouch_studio.model.pipeline import apply_prediction, predict_for
 
     h, w = pixels.shape[:2]

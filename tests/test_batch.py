@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from retouch_studio.app.cli import batch as B
+from retouch_studio.app import batch as B
+from retouch_studio.app.cli import batch as batch_cli
 from retouch_studio.app.cli.main import main
 from tests.test_batch_engine import WarmPredictor, write_model_dir
 
@@ -76,7 +77,7 @@ def test_folder_batch_writes_warm_outputs(shoot, tmp_path, model_dir, capsys):
 
 def test_matches_single_photo_apply_path(shoot, tmp_path, model_dir):
     """The batch output equals predict_for + apply_prediction on the decoded photo."""
-    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.imaging import load_photo
     from retouch_studio.model.pipeline import apply_prediction, predict_for
     from retouch_studio.model.engines.loader import load_predictor
 
@@ -395,8 +396,6 @@ def test_write_failures_mid_batch_leave_nothing_partial(shoot, tmp_path, model_d
 
 
 def test_content_edit_refused_before_writing(shoot, tmp_path, model_dir, capsys):
-    if B.content_checker() is None:
-        pytest.skip("model.instructions has no check_instruction yet")
     out = tmp_path / "out"
     assert _batch(shoot, "-i", "add a hat to the person", "-o", out, model=model_dir) == 3
     assert not out.exists()
@@ -465,7 +464,7 @@ def _recipe_file(path: Path, size) -> Path:
 
 
 def test_recipe_matches_render_recipe(shoot, tmp_path, model_dir):
-    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.imaging import load_photo
     from retouch_studio.model.recipe import load_recipe, render_recipe
     from retouch_studio.model.engines.loader import load_predictor
 
@@ -551,7 +550,7 @@ def test_progress_bar_on_a_terminal():
             return True
 
     stream = Tty()
-    progress = B._Progress(2, "auto", stream)
+    progress = batch_cli._Progress(2, "auto", stream)
     assert progress.mode == "bar"
     job = B.BatchJob(1, Path("a.jpg"), Path("out/a.jpg"), state=B.JobState.DONE)
     bad = B.BatchJob(2, Path("b.jpg"), Path("out/b.jpg"), state=B.JobState.FAILED, error="cannot decode")
@@ -560,7 +559,7 @@ def test_progress_bar_on_a_terminal():
     progress.close()
     text = stream.getvalue()
     assert "2/2" in text and "photo" in text and "b.jpg: FAILED: cannot decode" in text
-    assert B._Progress(2, "auto", io.StringIO()).mode == "lines"
+    assert batch_cli._Progress(2, "auto", io.StringIO()).mode == "lines"
 
 
 def test_dry_run_lists_plan_and_writes_nothing(shoot, tmp_path, model_dir, capsys):

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from retouch_studio.model.grid.ops import GuidanceParams
-from retouch_studio.model.engines.loader import Prediction, register_engine
+from retouch_studio.model.engines.base import Prediction
+from retouch_studio.model.engines.loader import register_engine
 
 
 class WarmPredictor:

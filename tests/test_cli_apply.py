@@ -9,7 +9,7 @@ import tifffile
 from PIL import Image
 
 from retouch_studio.app.cli.main import main
-from retouch_studio.model.imaging.photo import load_photo
+from retouch_studio.model.imaging import load_photo
 
 
 def sha(path):
@@ -106,7 +106,6 @@ def test_loaded_photo_matches_pillow(photo_path):
 
 
 def test_params_preset_is_applied(photo_path, tmp_path, monkeypatch):
-    pytest.importorskip("retouch_studio.model.params")
     monkeypatch.setenv("RETOUCH_CONFIG_DIR", str(tmp_path / "config"))
     assert main(["presets", "save", "bright", "--params", "exposure +1.0", "--strength", "0.5"]) == 0
     out_preset, out_direct = tmp_path / "p.png", tmp_path / "d.png"
@@ -118,7 +117,6 @@ def test_params_preset_is_applied(photo_path, tmp_path, monkeypatch):
 
 
 def test_empty_instruction_is_auto_mode_with_the_shipped_model(photo_path, tmp_path):
-    pytest.importorskip("retouch_studio.model.params")
     from retouch_studio.model.params import render_pixels
 
     src = rgb(photo_path).astype(np.float32) / 255

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retouch_studio.app.cli import batch as B
+from retouch_studio.app import batch as B
 from retouch_studio.app.cli.main import main
 
 ray = pytest.importorskip("ray", reason="the cluster extra is not installed (pip install '.[cluster]')")

@@ -22,8 +22,9 @@ from retouch_studio.model.compact import (
 )
 from retouch_studio.model.engines.compact_engine import CompactPredictor
 from retouch_studio.model.grid.ops import bilateral_apply, identity_grid
-from retouch_studio.model.imaging.photo import load_photo, make_proxy
-from retouch_studio.model.engines.loader import DEFAULT_MODEL_DIR, ModelError, load_predictor
+from retouch_studio.model.imaging import load_photo, make_proxy
+from retouch_studio.model.engines.base import ModelError
+from retouch_studio.model.engines.loader import DEFAULT_MODEL_DIR, load_predictor
 
 DATA = Path(__file__).parent / "data"
 TINY = dict(channels=(4, 8, 8), global_channels=8, text_hidden=16, hidden=16, net_size=32, grid_depth=4)
@@ -152,7 +153,7 @@ def test_engine_dispatch_torch_and_onnx_agree(tmp_path):
     from retouch_studio.model.engines.onnx_engine import export_onnx
 
     export_onnx(net, tmp_path / "model.onnx")
-    pred_onnx = load_predictor(tmp_path)
+    pred_onnx = load_predictor(tmp_path).learned
     assert isinstance(pred_onnx, CompactPredictor) and pred_onnx.session is not None
     pred_torch = CompactPredictor(tmp_path, use_onnx=False)
     proxy = photo(size=64)
@@ -208,20 +209,13 @@ def test_train_resume_and_export(tmp_path):
     s2 = train(cfg, resume=True, progress=False, log=lambda m: None)
     assert s2["steps"] == 3
     assert json.loads((out / "config.json").read_text())["training"]["steps"] == 3
-    assert isinstance(load_predictor(out), CompactPredictor)
+    assert isinstance(load_predictor(out).learned, CompactPredictor)
     with pytest.raises(TrainError, match="no usable photos"):
         train(TrainConfig(photos=str(tmp_path / "model"), out=str(tmp_path / "x")), progress=False)
 
 
 # -- the shipped model ------------------------------------------------------------------------
 
-shipped = pytest.mark.skipif(
-    json.loads((DEFAULT_MODEL_DIR / "config.json").read_text()).get("engine") not in ("compact", "compact-hybrid"),
-    reason="the default model folder does not hold a compact model yet",
-)
-
-
-@shipped
 @pytest.mark.parametrize("name", ["Bridge_by_Sander_Klootwijk.jpg", "mate_LadyBird.jpg"])
 def test_shipped_model_makes_visibly_right_edits(name):
     predictor = load_predictor()
@@ -248,11 +242,8 @@ def test_hybrid_routing_sends_per_hue_edits_to_the_params_engine(tmp_path):
     assert not predictor.predict(proxy, "make it brighter").model_id.endswith("+params")
 
 
-@shipped
 def test_shipped_learned_path_without_routing():
-    predictor = CompactPredictor(DEFAULT_MODEL_DIR)
-    predictor.route_to_params = ()  # the network alone: no hybrid routing, no plan check
-    predictor.verify_with_plan = False
+    predictor = CompactPredictor(DEFAULT_MODEL_DIR)  # the network alone: no routing, no plan check
     proxy = photo("Picture_1A_by_freespace.jpg", 256)
     x = as_tensor(proxy)
 
@@ -286,7 +277,6 @@ def test_plan_check_replaces_a_learned_edit_that_does_not_show(tmp_path):
     assert np.allclose(plain.grid[[0, 5, 10]], 1.0, atol=1e-6)
 
 
-@shipped
 def test_shipped_model_keeps_learned_edits_that_do_what_was_asked():
     predictor = load_predictor()
     proxy = photo("Picture_1A_by_freespace.jpg", 256)
@@ -295,7 +285,6 @@ def test_shipped_model_keeps_learned_edits_that_do_what_was_asked():
     assert not pred.model_id.endswith("+params")
 
 
-@shipped
 def test_shipped_model_reports_the_matcher_plan_whichever_path_serves_it():
     # What the app and CLI show as "understood" is the plan, also when the learned edit is kept.
     from retouch_studio.model.instructions import plan

@@ -8,12 +8,12 @@ import hashlib
 
 import numpy as np
 import pytest
+import rawpy
 import tifffile
 
 from retouch_studio.app.cli.main import main
-from retouch_studio.model.imaging.photo import load_photo
+from retouch_studio.model.imaging import load_photo
 
-rawpy = pytest.importorskip("rawpy")
 
 
 def write_bayer_dng(path, rgb_linear: np.ndarray, black=512, white=16383):

@@ -23,7 +23,7 @@ from retouch_studio.model.grid.ops import (
     strength_grid,
 )
 from retouch_studio.model.pipeline import _apply_torch
-from retouch_studio.model.engines.loader import Prediction
+from retouch_studio.model.engines.base import Prediction
 
 RNG = np.random.default_rng(1234)
 

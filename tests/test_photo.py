@@ -13,8 +13,9 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms, ImageOps
 
-from retouch_studio.model.imaging import photo as P
-from retouch_studio.model.imaging.photo import (
+from retouch_studio.model import imaging as P
+from retouch_studio.model.imaging import encode
+from retouch_studio.model.imaging import (
     FORMATS,
     CorruptPhotoError,
     EmptyFileError,
@@ -348,7 +349,7 @@ def test_writes_are_atomic_and_never_clobber(tmp_path, photo_path, monkeypatch):
         f.write(b"half a picture")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(P, "_write_png", broken)
+    monkeypatch.setattr(encode, "_write_png", broken)
     with pytest.raises(P.PhotoWriteError, match="disk on fire"):
         save_photo(tmp_path / "new.png", ph)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.jpg", "out.jpg"]

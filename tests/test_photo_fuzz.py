@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from retouch_studio.model.imaging.photo import PhotoError, load_photo, load_preview, save_photo
+from retouch_studio.model.imaging import PhotoError, load_photo, load_preview, save_photo
 from tests.dng import mosaic, test_scene, write_dng
 
 # RETOUCH_FUZZ_EXAMPLES=2000 for a deeper (minutes long) run; random seeds then, too.

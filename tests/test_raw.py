@@ -11,7 +11,7 @@ import rawpy
 import tifffile
 from PIL import Image
 
-from retouch_studio.model.imaging.photo import CorruptPhotoError, EmptyFileError, PhotoError, UnsupportedPhotoError, load_photo, load_preview, save_photo
+from retouch_studio.model.imaging import CorruptPhotoError, EmptyFileError, PhotoError, UnsupportedPhotoError, load_photo, load_preview, save_photo
 from retouch_studio.model.imaging.raw import RawOptions, load_raw, load_raw_preview
 from tests.dng import mosaic, srgb_encode, test_scene, write_dng
 

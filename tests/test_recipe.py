@@ -20,7 +20,7 @@ from retouch_studio.model.recipe import (
     save_recipe,
     sidecar_path,
 )
-from retouch_studio.model.engines.loader import Prediction
+from retouch_studio.model.engines.base import Prediction
 
 
 class GainPredictor:

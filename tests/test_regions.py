@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retouch_studio.model.imaging.photo import load_photo
+from retouch_studio.model.imaging import load_photo
 from retouch_studio.model.recipe import Layer, Recipe, RecipeError, recipe_for_text, region_layer_mask
 from retouch_studio.model.regions.masks import RegionError, region_mask
 from retouch_studio.model.regions.words import split_regions

@@ -21,7 +21,7 @@ from PIL import Image
 
 from retouch_studio.app.cli.main import main
 from retouch_studio.model import atomic
-from retouch_studio.model.imaging.photo import load_photo, save_photo
+from retouch_studio.model.imaging import load_photo, save_photo
 
 
 def sha(path):
@@ -247,7 +247,7 @@ def test_bad_recipes_name_the_file_and_field(photo, tmp_path, capsys, recipe, fi
 def test_apply_refuses_non_finite_strength_in_the_api(photo):
     from retouch_studio.model.pipeline import apply_prediction
     from retouch_studio.model.engines.loader import load_predictor
-    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.imaging import make_proxy
 
     pixels = load_photo(photo).pixels
     pred = load_predictor().predict(make_proxy(pixels), "warmer")
@@ -506,7 +506,7 @@ def test_a_dng_named_tiff_is_decoded_as_raw(tmp_path):
 
 
 def test_second_batch_into_a_folder_stops_before_decoding(photo, tmp_path, monkeypatch, capsys):
-    import retouch_studio.model.imaging.photo as P
+    import retouch_studio.model.imaging as P
     from retouch_studio.model.folder_lock import LOCK_NAME
 
     out = tmp_path / "out"
@@ -544,7 +544,7 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(photo, tmp_path, capsys):
 def test_encoding_a_16bit_png_needs_no_copy_of_the_picture(tmp_path, monkeypatch):
     import tracemalloc
 
-    import retouch_studio.model.imaging.photo as P
+    import retouch_studio.model.imaging.encode as P
 
     rng = np.random.default_rng(0)
     px = (rng.random((2000, 1500, 3)) * 65535).astype(np.uint16)
@@ -561,7 +561,7 @@ def test_apply_in_place_equals_apply_to_a_copy(photo):
     import tracemalloc
 
     from retouch_studio.model.pipeline import apply_prediction
-    from retouch_studio.model.imaging.photo import make_proxy
+    from retouch_studio.model.imaging import make_proxy
     from retouch_studio.model.engines.loader import load_predictor
 
     px = np.ascontiguousarray(np.tile(load_photo(photo).pixels.astype(np.uint16) * 257, (24, 24, 1)))

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from retouch_studio.app.cli.main import main
-from retouch_studio.model.imaging.photo import load_photo, make_proxy, to_float
+from retouch_studio.model.imaging import load_photo, make_proxy, to_float
 from retouch_studio.model.lut import delta_e_rgb, read_cube
 from retouch_studio.model.style import pairs as P
-from retouch_studio.model.style.learn import _reduce
+from retouch_studio.model.style.features import box_reduce
 from retouch_studio.model.style.reference import check_style_name, split_style_reference, style_instruction
 from retouch_studio.model.style.store import StyleError, list_styles, load_style, remove_style, styles_dir
 from tests.style_exports import house_style, write_export_pairs
@@ -79,7 +79,7 @@ def test_pairs_align_other_editor_exports(folders):
         # The export is the stand-in style of the before: aligned (compared at 64 px, where the
         # export's lost resolution does not count), so the style explains it.
         expected = house_style(before)
-        assert delta_e_rgb(_reduce(after, 64), _reduce(expected, 64)).mean() < 3.0, name
+        assert delta_e_rgb(box_reduce(after, 64), box_reduce(expected, 64)).mean() < 3.0, name
 
 
 def test_pairs_refuse_cropped_local_unreadable_and_unmatched(tmp_path, folders, photo_paths):

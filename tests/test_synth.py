@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from retouch_studio.model.compact import rgb_to_lab, split_clauses
-from retouch_studio.model.imaging.photo import load_photo, make_proxy
+from retouch_studio.model.imaging import load_photo, make_proxy
 from retouch_studio.model.training.synth import (
     DIRECTION_BY_NAME,
     DIRECTIONS,

@@ -6,8 +6,9 @@ import pytest
 from retouch_studio.model.color import srgb_to_lab
 from retouch_studio.model.instructions import plan, plan_to_params, visible_params
 from retouch_studio.model.instructions.visible import MAX_GAIN, median_luma, shows_plan
-from retouch_studio.model.params import ParamsPredictor, render_pixels
-from retouch_studio.model.imaging.photo import load_photo, make_proxy
+from retouch_studio.model.engines.loader import load_renderer
+from retouch_studio.model.params import render_pixels
+from retouch_studio.model.imaging import load_photo, make_proxy
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,8 +48,8 @@ def test_a_bright_colourful_photo_is_not_pushed_further():
 
 def test_explicit_parameters_are_never_scaled():
     px = proxy("plasma_DarkestHour.jpg")
-    params, _ = ParamsPredictor().params_for(px, "temperature +10")
-    assert params == {"temperature": 10.0}
+    shown = load_renderer().predict(px, "temperature +10").plan
+    assert {item["attribute"]: item["amount"] for item in shown} == {"temperature": 10.0}
 
 
 def test_contrast_turns_about_the_photos_middle_tones():
@@ -69,7 +70,8 @@ def test_contrast_turns_about_the_photos_middle_tones():
 
 def test_worded_contrast_gets_the_pivot():
     px = proxy("plasma_DarkestHour.jpg")
-    params, _ = ParamsPredictor().params_for(px, "more contrast")
+    items = plan("more contrast")
+    params = visible_params(plan_to_params(items), items, px)
     assert params["contrast"] > 0 and params["contrast_pivot"] == pytest.approx(max(0.2, median_luma(px)), abs=1e-3)
 
 

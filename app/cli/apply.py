@@ -87,7 +87,7 @@ def output_bit_depth(fmt: str, source_depth: int) -> int:
 def load_mask(path: Path, width: int, height: int) -> np.ndarray:
     from PIL import Image
 
-    from retouch_studio.model.imaging.photo import PhotoError
+    from retouch_studio.model.imaging import PhotoError
 
     try:
         with Image.open(path) as im:
@@ -137,14 +137,6 @@ def resolve_instruction(args):
     return (instruction or ""), (1.0 if strength is None else strength), recipe
 
 
-def check_content_edit(instruction: str) -> None:
-    try:
-        from retouch_studio.model.instructions import check_instruction
-    except ImportError:  # instruction understanding not installed yet
-        return
-    check_instruction(instruction)
-
-
 def run(args) -> int:
     timings: dict[str, float] = {}
 
@@ -189,19 +181,21 @@ def run(args) -> int:
     # missing) must not launch parallel kernels from two threads at once.
     warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
     warm.start()
+    from retouch_studio.model.engines.router import route
     from retouch_studio.model.instructions import ContentEditError
     from retouch_studio.model.instructions.language import InstructionError
 
     try:
         for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
-            check_content_edit(text)
+            route(text).raise_if_refused()  # before anything is read or written
     except InstructionError as exc:  # no words, too long, not English: the argument is unusable
         return _fail(str(exc), Exit.USAGE)
     except ContentEditError as exc:
         return _fail(str(exc), Exit.REFUSED)
 
-    from retouch_studio.model.engines.loader import ModelError, load_predictor
-    from retouch_studio.model.imaging import photo as photo_io
+    from retouch_studio.model import imaging as photo_io
+    from retouch_studio.model.engines.base import ModelError
+    from retouch_studio.model.engines.loader import load_predictor
     from retouch_studio.model.pipeline import apply_prediction
 
     try:
@@ -214,9 +208,8 @@ def run(args) -> int:
         mask = load_mask(args.mask, w, h) if args.mask else None
         proxy = photo_io.make_proxy(photo.pixels, 512)
         t = lap("proxy_ms", t)
-        prepare_text = getattr(predictor, "prepare_text", None)
-        if prepare_text is not None and recipe is None:
-            prepare_text(instruction)  # text understanding, cached; predict() reuses it
+        if recipe is None:
+            predictor.prepare_text(instruction)  # text understanding, cached; predict() reuses it
         t = lap("text_ms", t)
         pixels = photo.pixels
         depth = output_bit_depth(fmt, photo.bit_depth)

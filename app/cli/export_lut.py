@@ -60,10 +60,11 @@ class LutCommandError(Exception):
 
 
 def _edit(args):
-    from retouch_studio.app.cli.batch import BatchError, _edit_from_args
+    from retouch_studio.app.batch import BatchError
+    from retouch_studio.app.cli.batch import edit_from_args
 
     try:
-        return _edit_from_args(args)
+        return edit_from_args(args)
     except BatchError as exc:
         raise LutCommandError(str(exc), exc.code) from exc
 
@@ -77,10 +78,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from retouch_studio.app.cli.batch import BatchError, _check_instruction
+    from retouch_studio.app.batch import BatchError, check_edit
     from retouch_studio.model import lut as L
-    from retouch_studio.model.imaging.photo import PhotoError, load_photo, to_float
-    from retouch_studio.model.engines.loader import ModelError, load_predictor
+    from retouch_studio.model.imaging import PhotoError, load_photo, to_float
+    from retouch_studio.model.engines.base import ModelError
+    from retouch_studio.model.engines.loader import load_predictor
 
     if not 2 <= args.size <= 129:
         raise LutCommandError(f"--size must be in 2..129, got {args.size}")
@@ -108,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
         raise LutCommandError(str(exc), Exit.FAILED) from None
     edit = _edit(args)
     try:
-        _check_instruction(edit)  # content edits are refused before anything is read or written
+        check_edit(edit)  # content edits are refused before anything is read or written
     except BatchError as exc:
         raise LutCommandError(str(exc), exc.code) from exc
 
@@ -162,8 +164,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _work_image(pixels: np.ndarray, long_edge: int) -> np.ndarray:
     """8-bit working copy (the fit merges identical 8-bit colours), scaled to ``long_edge``."""
-    from retouch_studio.app.cli.batch import _resize, _to_bits
+    from retouch_studio.app.batch import shrink_to_long_edge, to_bits
 
     if long_edge:
-        pixels = _resize(pixels, long_edge)
-    return np.ascontiguousarray(_to_bits(pixels, 8))
+        pixels = shrink_to_long_edge(pixels, long_edge)
+    return np.ascontiguousarray(to_bits(pixels, 8))

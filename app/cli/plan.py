@@ -23,20 +23,15 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from retouch_studio.model.instructions import ContentEditError, check_instruction, describe, plan, plan_to_params
+    from retouch_studio.model.engines.router import AUTO, PARAM, route
+    from retouch_studio.model.instructions import ContentEditError, describe, plan_to_params
     from retouch_studio.model.instructions.language import InstructionError
-    from retouch_studio.model.params import format_params, looks_like_params, parse_params
+    from retouch_studio.model.params import format_params
 
     text = args.instruction or ""
     try:
-        if not text.strip():
-            mode, items, params = "auto", [], None
-        elif looks_like_params(text):
-            mode, items, params = "param", [], parse_params(text)
-        else:
-            check_instruction(text)
-            items = plan(text)
-            mode, params = "plan", plan_to_params(items)
+        r = route(text)
+        r.raise_if_refused()
     except InstructionError as exc:  # no words, too long, not English: the argument is unusable
         print(f"retouch plan: {exc}", file=sys.stderr)
         return Exit.USAGE
@@ -48,13 +43,15 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"retouch plan: {exc}", file=sys.stderr)
         return Exit.USAGE
+    items = [dict(item) for item in r.items]
+    params = None if r.kind == AUTO else dict(r.params) if r.kind == PARAM else plan_to_params(items)
     if args.json:
-        print(json.dumps({"instruction": text, "mode": mode, "plan": items, "params": params}, indent=2))
+        print(json.dumps({"instruction": text, "mode": r.kind, "plan": items, "params": params}, indent=2))
         return 0
-    if mode == "auto":
+    if r.kind == AUTO:
         print("auto mode: exposure, white balance and contrast are corrected from the photo itself")
         return 0
-    if mode == "plan":
+    if r.kind != PARAM:
         if not items:
             print("no retouching attribute recognised")
         for line in describe(items):

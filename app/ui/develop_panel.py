@@ -3,7 +3,7 @@ per-hue HSL, effects) that the user can drag.
 
 What the sliders show is what the parameter renderer (``model.params``) reads from the selected
 layer: the exact values of a parameter layer ("exposure +0.7, shadows +30"), or the values the
-words are read into for a worded or auto layer (``ParamsPredictor.params_for``: the plan, scaled so
+words are read into for a worded or auto layer (``model.engines.retoucher.params_for``: the plan, scaled so
 it shows on this photo). Dragging a slider turns the layer into those exact values, as text the
 command line understands too (``retouch apply -i "exposure +0.7, ..."``), so every edit can be
 explained and corrected.

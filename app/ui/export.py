@@ -150,11 +150,11 @@ def to_u8(pixels: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: Path, pixels: np.ndarray, options: ExportOptions, photo=None) -> Path:
-    """Write through ``model.photo.save_photo`` (atomic, never onto the source photo).
+    """Write through ``model.imaging.save_photo`` (atomic, never onto the source photo).
 
     EXIF/ICC come from ``photo`` when ``keep_metadata``; a previous export of ours is replaced.
     """
-    from retouch_studio.model.imaging.photo import save_photo
+    from retouch_studio.model.imaging import save_photo
 
     path.parent.mkdir(parents=True, exist_ok=True)
     keep = options.keep_metadata and photo is not None
@@ -246,7 +246,7 @@ class ExportJob(Job):
     def _export_one(self, item: ExportItem, step=lambda fraction: None) -> Path | None:
         """Write one photo; None when its file exists and the policy is to skip it."""
         from retouch_studio.app.worker import Cancelled
-        from retouch_studio.model.imaging.photo import load_photo
+        from retouch_studio.model.imaging import load_photo
         from retouch_studio.model.recipe import render_recipe
 
         target = self.options.target_for(item.path)

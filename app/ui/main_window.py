@@ -78,8 +78,8 @@ def expand_paths(paths) -> list[Path]:
 
 
 def load_preview_photo(path: Path, long_edge: int):
-    """The photo at screen size (``model.photo.load_preview``: JPEG DCT scaling, RAW thumbnail)."""
-    from retouch_studio.model.imaging.photo import load_preview
+    """The photo at screen size (``model.imaging.load_preview``: JPEG DCT scaling, RAW thumbnail)."""
+    from retouch_studio.model.imaging import load_preview
 
     return load_preview(path, long_edge)
 
@@ -110,7 +110,7 @@ class _FullLoadJob(Job):
         self.long_edge = long_edge
 
     def run(self, progress):
-        from retouch_studio.model.imaging.photo import load_photo, make_preview
+        from retouch_studio.model.imaging import load_photo, make_preview
 
         pixels = load_photo(self.doc.path).pixels
         full = pixels if pixels.dtype == np.uint8 else (pixels >> 8).astype(np.uint8)
@@ -125,7 +125,7 @@ def _new_layer_id() -> str:
 
 def open_error_text(exc: BaseException) -> str:
     """Why a photo did not open, in the app's words (no programming-interface hints)."""
-    from retouch_studio.model.imaging.photo import TooLargeError
+    from retouch_studio.model.imaging import TooLargeError
 
     if isinstance(exc, TooLargeError):
         reason = exc.reason.split(" (")[0]
@@ -153,16 +153,17 @@ def _thumbnail_icon(pixels_u8: np.ndarray) -> QIcon:
 
 
 class _ParamsJob(Job):
-    """What a layer's words set, as parameter values (``ParamsPredictor.params_for``)."""
+    """What a layer's words set, as parameter values (``model.engines.retoucher.params_for``)."""
 
     def __init__(self, doc: Document, layer: LayerState, key: tuple, proxy: np.ndarray):
         super().__init__(f"Reading “{layer.instruction}”")
         self.doc, self.layer, self.key, self.proxy = doc, layer, key, proxy
 
     def run(self, progress):
-        from retouch_studio.model.params import ParamsPredictor
+        from retouch_studio.model.engines.retoucher import params_for
+        from retouch_studio.model.engines.router import route
 
-        params, _items = ParamsPredictor().params_for(self.proxy, self.layer.instruction)
+        params, _items = params_for(route(self.layer.instruction), self.proxy)
         return params
 
 
@@ -613,7 +614,7 @@ class MainWindow(QMainWindow):
             below = doc.layers[:index]
             if any(b.visible and doc.prediction_for(b) is None for b in below):
                 return
-            from retouch_studio.model.imaging.photo import make_proxy
+            from retouch_studio.model.imaging import make_proxy
 
             source = renderer.render(doc.layers, [doc.prediction_for(b) for b in doc.layers], upto=index)
             request = PredictRequest.make(make_proxy(source, 512), layer.instruction, doc.model_id, key)
@@ -861,13 +862,14 @@ class MainWindow(QMainWindow):
 
     def _show_develop(self, doc: Document, layer: LayerState) -> None:
         """Fill the sliders with what the selected layer's words set (read off the GUI thread)."""
-        from retouch_studio.model.params import looks_like_params, parse_params
+        from retouch_studio.model.engines.router import explicit_params
 
         if self.panel.develop.dragging():
             return
         key = doc.prediction_key(layer)
-        if layer.instruction and looks_like_params(layer.instruction):
-            self.panel.develop.set_params(parse_params(layer.instruction), "Exact values (drag to adjust).")
+        exact = explicit_params(layer.instruction)
+        if exact is not None:
+            self.panel.develop.set_params(exact, "Exact values (drag to adjust).")
         elif key in self._develop_params:
             params, source = self._develop_params[key]
             self.panel.develop.set_params(params, source)
@@ -875,7 +877,7 @@ class MainWindow(QMainWindow):
             self.panel.develop.set_params(None, "Reading the words…")
             index = doc.layers.index(layer)
             source = self.renderer.render(doc.layers, [doc.prediction_for(x) for x in doc.layers], upto=index)
-            from retouch_studio.model.imaging.photo import make_proxy
+            from retouch_studio.model.imaging import make_proxy
 
             self.jobs.submit(_ParamsJob(doc, layer, key, make_proxy(source, 512)))
         else:
@@ -902,7 +904,7 @@ class MainWindow(QMainWindow):
         layer = doc.current_layer() if doc is not None else None
         if layer is None or key != (doc.path, layer.id):
             return
-        from retouch_studio.model.engines.loader import Prediction
+        from retouch_studio.model.engines.base import Prediction
         from retouch_studio.model.grid.ops import GuidanceParams
         from retouch_studio.model.params import format_params
 
@@ -1407,12 +1409,10 @@ class MainWindow(QMainWindow):
 
 
 def _default_checker(instruction: str) -> None:
-    """Refuse content edits (``model.instructions.check_instruction``) when that module exists."""
-    try:
-        from retouch_studio.model.instructions import check_instruction
-    except ImportError:
-        return
-    check_instruction(instruction)
+    """Refuse content edits before the model runs (the router's decision)."""
+    from retouch_studio.model.engines.router import route
+
+    route(instruction).raise_if_refused()
 
 
 def _default_loader(model_id: str):

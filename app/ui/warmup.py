@@ -22,7 +22,7 @@ def _work() -> None:
         from retouch_studio.model.brush import rasterize
         from retouch_studio.model.grid.cpu_slice import blend_u8, slice_apply
         from retouch_studio.model.grid.ops import GuidanceParams
-        from retouch_studio.model.imaging.photo import make_proxy
+        from retouch_studio.model.imaging import make_proxy
         from retouch_studio.model.recipe import Stroke
 
         tiny = np.zeros((8, 8, 3), np.uint8)

@@ -1,62 +1,33 @@
-"""The runtime interface every engine implements: proxy + instruction -> grid + guidance.
+"""Loading a model folder: ``config.json`` names the engine, :func:`load_predictor` builds it.
 
 A *model folder* holds ``config.json`` with an ``"engine"`` key naming the implementation, plus
-whatever weights that engine needs. ``load_predictor(None)`` loads the shipped default model from
-``resources/``. The GUI, ``retouch apply`` and ``retouch batch`` all go through
-:func:`load_predictor` and :meth:`Predictor.predict`, then ``model.pipeline`` applies the result.
+whatever weights that engine needs; ``"engine": "params"`` is the parameter renderer alone.
+``load_predictor(None)`` loads the shipped default model from ``resources/``. The GUI,
+``retouch apply``, ``batch`` and ``export-lut`` all go through :func:`load_predictor` and
+:meth:`Retoucher.predict`, then ``model.pipeline`` applies the result.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
-import numpy as np
-
-from retouch_studio.model.grid.guidance import GuidanceParams
+from retouch_studio.model.engines.base import ModelError, Predictor, read_config
+from retouch_studio.model.engines.param_renderer import ParamRenderer
+from retouch_studio.model.engines.retoucher import Retoucher
+from retouch_studio.model.engines.router import RoutingPolicy
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 DEFAULT_MODEL_DIR = RESOURCES / "models" / "default"
-
-
-class ModelError(RuntimeError):
-    """A model folder is missing, incomplete or of an unknown engine."""
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """What an engine returns for one (proxy, instruction).
-
-    grid: ``(12, D, Gh, Gw)`` float32 (see ``model.grid`` for the layout).
-    guidance: the guidance curves/mix the grid was predicted for.
-    plan: the attributes the engine understood (list of dicts), for display; may be empty.
-    params: the parameter values the renderer used (``model.params`` names) when the edit is
-    parametric (param mode, auto mode, worded edits the params engine served); empty for a
-    learned edit.
-    """
-
-    grid: np.ndarray
-    guidance: GuidanceParams
-    plan: list = field(default_factory=list)
-    model_id: str = ""
-    params: dict = field(default_factory=dict)
-
-
-class Predictor(Protocol):
-    model_id: str
-
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        """proxy: ``(h, w, 3)`` float32 sRGB in ``[0, 1]``, long edge <= 512."""
-        ...
+DEFAULT_GRID_SHAPE = (8, 16, 16)
 
 
 _ENGINES: dict[str, Callable[[Path, dict], Predictor]] = {}
 
 
 def register_engine(name: str):
-    """Decorator: register ``factory(model_dir, config) -> Predictor`` under ``name``."""
+    """Decorator: register ``factory(model_dir, config) -> Predictor`` under ``name`` (an engine
+    from outside this package; the built-in ones are :func:`_built_in`)."""
 
     def wrap(factory):
         _ENGINES[name] = factory
@@ -65,95 +36,46 @@ def register_engine(name: str):
     return wrap
 
 
-# Engines live in their own modules and register themselves on import; only the engine a model
-# folder names is imported (the paper engine would load torch and transformers).
-ENGINE_MODULES = {
-    "compact": "retouch_studio.model.engines.compact_engine",
-    "params": "retouch_studio.model.params",
-    "paper": "retouch_studio.model.paper.runtime",
-}
+def _built_in(engine: str) -> Callable[[Path, dict], Predictor] | None:
+    """The factory of a learned engine that ships with the package; imported only when used."""
+    if engine == "compact":
+        from retouch_studio.model.engines.compact_engine import CompactPredictor
+
+        return lambda model_dir, config: CompactPredictor(model_dir)
+    if engine == "paper":
+        from retouch_studio.model.paper.runtime import PaperPredictor
+
+        return PaperPredictor
+    return None
 
 
-def _import_engine(engine: str) -> None:
-    import importlib
-
-    name = ENGINE_MODULES.get(engine)
-    if name is None:
-        return
-    try:
-        importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not name.startswith(exc.name):
-            raise
 
 
-def read_config(model_dir: str | Path) -> dict:
-    model_dir = Path(model_dir)
-    cfg_path = model_dir / "config.json"
-    if not model_dir.is_dir():
-        raise ModelError(f"model folder {model_dir} does not exist")
-    if not cfg_path.is_file():
-        raise ModelError(f"model folder {model_dir} has no config.json")
-    from retouch_studio.model.schema import ModelConfigSchema, SchemaError, read_json, validate
-
-    try:
-        config = read_json(cfg_path, "model config")
-        validate(ModelConfigSchema, config, str(cfg_path))
-    except SchemaError as exc:
-        raise ModelError(str(exc)) from None
-    return config
+def read_policy(model_dir: str | Path | None = None) -> RoutingPolicy:
+    """How the folder's instructions are routed, read from its ``config.json`` alone (no weights load)."""
+    return RoutingPolicy.from_config(read_config(model_dir if model_dir is not None else DEFAULT_MODEL_DIR))
 
 
-def load_predictor(model_dir: str | Path | None = None) -> Predictor:
-    """Load the engine described by ``model_dir/config.json`` (default: the shipped model)."""
+def load_predictor(model_dir: str | Path | None = None) -> Retoucher:
+    """Load the model described by ``model_dir/config.json`` (default: the shipped model)."""
     model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
     config = read_config(model_dir)
     engine = config.get("engine")
-    _import_engine(engine)
-    if engine not in _ENGINES:
-        raise ModelError(
-            f"{model_dir}: unknown engine {engine!r} (known: {', '.join(sorted(ENGINE_MODULES))})"
-        )
-    return ParamRouting(_ENGINES[engine](model_dir, config))
+    factory = _ENGINES.get(engine) or _built_in(engine)
+    if factory is None and engine != "params":
+        known = ", ".join(sorted([*_ENGINES, "compact", "paper", "params"]))
+        raise ModelError(f"{model_dir}: unknown engine {engine!r} (known: {known})")
+    policy = RoutingPolicy.from_config(config)
+    if not policy.learned:
+        return load_renderer(config.get("grid_shape", DEFAULT_GRID_SHAPE), str(config.get("model_id", "params")))
+    learned = factory(model_dir, config)
+    # Worded edits routed to the renderer use the learned engine's grid, as the evaluation that
+    # chose the routing measured them; auto mode and explicit parameters use the renderer's own.
+    renderer_id = f"{learned.model_id}+params"
+    plan_shape = getattr(learned, "grid_shape", None) or DEFAULT_GRID_SHAPE
+    return Retoucher(learned, policy, ParamRenderer(DEFAULT_GRID_SHAPE, renderer_id), ParamRenderer(plan_shape, renderer_id))
 
 
-class ParamRouting:
-    """Wraps an engine so explicit parameters ("exposure +0.7, shadows +30") always take param
-    mode: exact values are rendered analytically, never re-interpreted by a network; and an empty
-    instruction is auto mode (``model.instructions.auto_params``: corrections that follow how far
-    the photo is from well exposed and neutral), whatever the engine."""
-
-    def __init__(self, engine: Predictor):
-        self.engine = engine
-        self.model_id = engine.model_id
-        self._params: Predictor | None = None
-
-    def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
-        try:
-            from retouch_studio.model.params import ParamsPredictor, looks_like_params
-        except ImportError:
-            return self.engine.predict(proxy, instruction)
-        from retouch_studio.model.style.reference import split_style_reference
-
-        if split_style_reference(instruction)[0] is not None:
-            # A learned style ("style: NAME[, words]"); its words come back here.
-            from retouch_studio.model.style.predictor import predict_with_style
-
-            return predict_with_style(proxy, instruction, self.predict)
-        if not instruction.strip() or looks_like_params(instruction):
-            if self._params is None:
-                self._params = ParamsPredictor(tuple(self.engine_grid_shape()))
-            return self._params.predict(proxy, instruction)
-        return self.engine.predict(proxy, instruction)
-
-    def engine_grid_shape(self) -> tuple[int, int, int]:
-        shape = getattr(self.engine, "grid_shape", None) or getattr(self.engine, "shape", None)
-        return tuple(shape) if shape is not None else (8, 16, 16)
-
-    def __getattr__(self, name: str):
-        return getattr(self.engine, name)
-
-    @property  # type: ignore[misc]
-    def __class__(self):
-        # A transparent proxy: isinstance() checks see the wrapped engine's class.
-        return type(self.engine)
+def load_renderer(grid_shape=DEFAULT_GRID_SHAPE, model_id: str = "params") -> Retoucher:
+    """The parameter renderer alone behind the router: what an ``"engine": "params"`` folder loads."""
+    return Retoucher(None, RoutingPolicy(learned=False), ParamRenderer(grid_shape, model_id))

@@ -6,7 +6,7 @@ Conventions (shared by the differentiable torch ops here, the fused CPU kernel i
 * A **grid** ``Γ`` has shape ``(B, 12, D, Gh, Gw)``. Channel ``4*i + j`` holds entry ``(i, j)`` of
   a 3x4 affine colour matrix ``A`` (row ``i`` = output channel R, G, B; column ``j`` = input R, G,
   B, 1). The identity grid has ``A = [I | 0]`` everywhere.
-* **Colour values** are sRGB-encoded (the working space; see ``model.photo``) and scaled to
+* **Colour values** are sRGB-encoded (the working space; see ``model.imaging``) and scaled to
   ``[0, 1]``. Tensors are channel-first ``(B, 3, H, W)``.
 * **Spatial axes** are cell-centred: pixel column ``x`` of a ``W``-wide image sits at grid
   coordinate ``(x + 0.5) * Gw / W - 0.5``, clamped to ``[0, Gw - 1]`` (same for rows). This is

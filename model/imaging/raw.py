@@ -1,7 +1,7 @@
 """Camera RAW through LibRaw (rawpy): a fast first picture and the full 16-bit demosaic.
 
 Every format LibRaw reads (DNG, CR2/CR3, NEF, ARW, RAF, ORF, RW2, ...) decodes into the
-working space of :mod:`model.photo`: sRGB primaries, the exact sRGB transfer curve, uint16.
+working space of :mod:`model.imaging`: sRGB primaries, the exact sRGB transfer curve, uint16.
 LibRaw demosaics into *linear* 16-bit sRGB with the chosen white balance and no
 auto-brightening (the exposure is the camera's: raw white level maps to 1.0); the sRGB curve is
 applied here with a lookup table, because LibRaw's ``gamma=(2.4, 12.92)`` is only close to sRGB.
@@ -25,21 +25,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from retouch_studio.model.imaging.photo import (
-    MAX_PIXELS,
-    RAW_EXTENSIONS,
-    CorruptPhotoError,
-    Photo,
-    PhotoError,
-    TooLargeError,
-    UnsupportedPhotoError,
-    _check_file,
-    _check_pixels,
-    _exif_reset_orientation,
-    _fit,
-    _orient_array,
-    make_preview,
-)
+from retouch_studio.model.imaging.errors import CorruptPhotoError, PhotoError, TooLargeError, UnsupportedPhotoError
+from retouch_studio.model.imaging.exif import orient_array, reset_exif_orientation
+from retouch_studio.model.imaging.formats import RAW_EXTENSIONS
+from retouch_studio.model.imaging.limits import MAX_PIXELS, check_file, check_pixels
+from retouch_studio.model.imaging.photo import Photo
+from retouch_studio.model.imaging.resize import fit_size, make_preview
 
 __all__ = ["RawOptions", "RAW_EXTENSIONS", "load_raw", "load_raw_preview", "WHITE_BALANCES", "HIGHLIGHT_MODES"]
 
@@ -170,7 +161,7 @@ _FLIP_TO_EXIF = {0: 1, 3: 3, 5: 8, 6: 6}
 
 def _sizes(path: Path, raw, allow_large: bool, max_pixels: int) -> tuple[int, int, int]:
     s = raw.sizes
-    _check_pixels(path, s.width, s.height, allow_large, max_pixels)
+    check_pixels(path, s.width, s.height, allow_large, max_pixels)
     if s.raw_width * s.raw_height > max(max_pixels, s.width * s.height) * 2 and not allow_large:
         raise TooLargeError(path, f"raw frame {s.raw_width}x{s.raw_height} is implausibly large")
     flip = s.flip if s.flip in _FLIP_TO_EXIF else 0
@@ -191,7 +182,7 @@ def load_raw(
     ``info["raw"]`` records the settings; ``exif`` carries the capture data found in the file.
     """
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     options = options or RawOptions()
     raw = _open(path)
     try:
@@ -229,7 +220,7 @@ def load_raw_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_lar
     import rawpy
 
     path = Path(path)
-    _check_file(path)
+    check_file(path)
     raw = _open(path)
     try:
         with raw:
@@ -250,7 +241,7 @@ def load_raw_preview(path: str | os.PathLike, max_size: int = 2048, *, allow_lar
                     if max(pixels.shape[:2]) < need:
                         pixels = None
                     else:
-                        pixels = _orient_array(pixels, _FLIP_TO_EXIF[flip])
+                        pixels = orient_array(pixels, _FLIP_TO_EXIF[flip])
                         source = "thumbnail"
             if pixels is None:
                 params = RawOptions(half_size=True, demosaic="linear").rawpy_params()
@@ -283,7 +274,7 @@ def _thumb_pixels(thumb, max_size: int) -> np.ndarray | None:
     try:
         if thumb.format == rawpy.ThumbFormat.JPEG:
             with Image.open(io.BytesIO(thumb.data)) as im:
-                im.draft("RGB", _fit(im.width, im.height, max_size))
+                im.draft("RGB", fit_size(im.width, im.height, max_size))
                 return np.asarray(im.convert("RGB"))
         arr = np.asarray(thumb.data)
         if arr.ndim == 3 and arr.shape[2] == 3:
@@ -345,6 +336,6 @@ def _raw_exif(path: Path, raw, from_libraw: bool = True) -> bytes | None:
     if not len(exif):
         return None
     try:
-        return _exif_reset_orientation(exif.tobytes())
+        return reset_exif_orientation(exif.tobytes())
     except Exception:  # noqa: BLE001 - a value Pillow cannot serialise: no EXIF rather than no photo
         return None

@@ -14,7 +14,8 @@ from retouch_studio.model.instructions.auto import auto_params
 from retouch_studio.model.instructions.bank import ATTRIBUTES, BANK, Attribute
 from retouch_studio.model.instructions.language import InstructionError, check_text
 from retouch_studio.model.instructions.matcher import describe, plan, plan_to_params, split_clauses
-from retouch_studio.model.instructions.refusal import ContentEditError, check_instruction, is_content_edit
+from retouch_studio.model.instructions.errors import ContentEditError
+from retouch_studio.model.instructions.refusal import check_instruction, is_content_edit
 from retouch_studio.model.instructions.styles import STYLES, Style, style_params
 from retouch_studio.model.instructions.visible import visible_params
 

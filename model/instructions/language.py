@@ -13,7 +13,7 @@ import unicodedata
 
 from retouch_studio.model.schema import MAX_INSTRUCTION_CHARS
 
-from retouch_studio.model.instructions.refusal import ContentEditError
+from retouch_studio.model.instructions.errors import ContentEditError
 
 
 class InstructionError(ContentEditError):

@@ -11,20 +11,7 @@ from __future__ import annotations
 
 import re
 
-MESSAGE = (
-    "cannot do {what!r}: retouching changes only the tone and colour of the photo "
-    "(brightness, contrast, colour balance, saturation, styles); it cannot add, remove, replace or "
-    "reshape what is in the picture"
-)
-
-
-class ContentEditError(ValueError):
-    """The instruction asks for a content (or geometry) edit, which retouching cannot do."""
-
-    def __init__(self, instruction: str, reason: str):
-        self.instruction = instruction
-        self.reason = reason
-        super().__init__(MESSAGE.format(what=instruction.strip()) + f" ({reason})")
+from retouch_studio.model.instructions.errors import ContentEditError
 
 
 # Words that make "add X" / "remove X" / "more X" a tone or colour request.

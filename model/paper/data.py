@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from retouch_studio.model.atomic import write_atomic
-from retouch_studio.model.imaging.photo import PhotoError, load_photo, to_float
+from retouch_studio.model.imaging import PhotoError, load_photo, to_float
 
 PAIRS_FILE = "pairs.jsonl"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp"}

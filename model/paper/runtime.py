@@ -10,23 +10,14 @@ import torch
 import torch.nn.functional as F
 
 from retouch_studio.model.grid.guidance import GuidanceParams
-from retouch_studio.model.engines.loader import ModelError, Prediction, register_engine
+from retouch_studio.model.engines.base import ModelError, Prediction
+from retouch_studio.model.engines.onnx_engine import make_session
 
 
 def _session(path: Path):
     if not path.is_file():
         raise ModelError(f"paper model file {path} is missing")
-    try:
-        from retouch_studio.model.engines.onnx_engine import make_session  # noqa: PLC0415 - shared helper, may not exist yet
-    except ImportError:
-        make_session = None
-    if make_session is not None:
-        return make_session(path, use_gpu=True)
-    import onnxruntime as ort  # noqa: PLC0415
-
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return make_session(path, use_gpu=True)
 
 
 class PaperPredictor:
@@ -77,22 +68,10 @@ class PaperPredictor:
         x = F.interpolate(x, size=(p, p), mode="bilinear", antialias=True, align_corners=False)
         return x.clamp(0, 1).numpy()
 
-    @staticmethod
-    def plan(instruction: str) -> list:
-        """What the instruction asks for, for display (the instruction matcher's plan)."""
-        from retouch_studio.model.instructions import plan  # noqa: PLC0415
-
-        return plan(instruction)
-
     def predict(self, proxy: np.ndarray, instruction: str) -> Prediction:
         grid, curves, mix, bias = self.generator.run(
             None, {"image": self.prepare(proxy), "text_embedding": self.text_embedding(instruction), "noise": self.noise}
         )
-        plan = self.plan(instruction)
         guidance = GuidanceParams(curves[0].astype(np.float32), mix[0].astype(np.float32), float(bias[0]))
-        return Prediction(grid[0].astype(np.float32), guidance, plan, self.model_id)
+        return Prediction(grid[0].astype(np.float32), guidance, [], self.model_id)
 
-
-@register_engine("paper")
-def _paper(model_dir: Path, config: dict) -> PaperPredictor:
-    return PaperPredictor(model_dir, config)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retouch_studio.model.imaging.photo import make_proxy
+from retouch_studio.model.imaging import make_proxy
 from retouch_studio.model.regions import REGIONS
 from retouch_studio.model.regions import faces as faces_mod
 from retouch_studio.model.regions import people as people_mod

@@ -57,3 +57,11 @@ def photo_features(proxy: np.ndarray) -> np.ndarray:
             float(np.abs(x - Y[..., None]).mean()),
         ]
     )
+
+
+def box_reduce(img: np.ndarray, edge: int) -> np.ndarray:
+    """Box-reduced copy, long edge about ``edge`` (float32)."""
+    h, w, _ = img.shape
+    s = max(1, math.ceil(max(h, w) / edge))
+    hh, ww = max(1, h // s), max(1, w // s)
+    return img[: hh * s, : ww * s].reshape(hh, s, ww, s, 3).mean((1, 3), dtype=np.float32)

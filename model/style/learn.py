@@ -31,7 +31,7 @@ from retouch_studio.model.grid.guidance import LUMA_709
 from retouch_studio.model.lut import apply_lut, delta_e_rgb, fit_lut, merge_colors
 from retouch_studio.model.params import PARAM_NAMES, SPECS, pixel_positions, render
 
-from .features import FEATURE_NAMES, photo_features
+from .features import FEATURE_NAMES, box_reduce, photo_features
 
 # Renderer parameters a style sets for each photo, and the unit they are learned in.
 PHOTO_PARAMS = (
@@ -113,14 +113,6 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _reduce(img: np.ndarray, edge: int) -> np.ndarray:
-    """Box-reduced copy, long edge about ``edge`` (float32)."""
-    h, w, _ = img.shape
-    s = max(1, math.ceil(max(h, w) / edge))
-    hh, ww = max(1, h // s), max(1, w // s)
-    return img[: hh * s, : ww * s].reshape(hh, s, ww, s, 3).mean((1, 3), dtype=np.float32)
 
 
 def render_units(x: torch.Tensor, pos: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
@@ -341,7 +333,7 @@ def learn_style(
     # The closest single LUT, and how far it is from the photo-adaptive style on the pairs.
     befores, styled = [], []
     for _, before, _ in pairs:
-        small = _reduce(before, CUBE_FIT_EDGE)
+        small = box_reduce(before, CUBE_FIT_EDGE)
         befores.append(small.reshape(-1, 3))
         styled.append(style.render(small, before).reshape(-1, 3))
     befores, styled = np.concatenate(befores), np.concatenate(styled)

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from retouch_studio.model.grid.guidance import LUMA_709
-from retouch_studio.model.imaging.photo import PhotoError, is_raw, is_supported, load_photo, load_preview, make_proxy
+from retouch_studio.model.imaging import PhotoError, is_raw, is_supported, load_photo, load_preview, make_proxy
 
 WORK_EDGE = 512  # long edge the pairs are learned at (the proxy size every edit is predicted from)
 ASPECT_TOL = 0.02  # relative aspect-ratio difference still taken as the same framing
@@ -81,9 +81,9 @@ def _edges(img: np.ndarray) -> np.ndarray:
 
 
 def _structure(a: np.ndarray, b: np.ndarray) -> float:
-    from .learn import _reduce
+    from .features import box_reduce
 
-    ea, eb = _edges(_reduce(a, STRUCTURE_EDGE)), _edges(_reduce(b, STRUCTURE_EDGE))
+    ea, eb = _edges(box_reduce(a, STRUCTURE_EDGE)), _edges(box_reduce(b, STRUCTURE_EDGE))
     ea -= ea.mean()
     eb -= eb.mean()
     return float((ea * eb).sum() / math.sqrt((ea * ea).sum() * (eb * eb).sum() + 1e-12))
@@ -139,10 +139,10 @@ def local_edit(before: np.ndarray, after: np.ndarray, blocks: int = 8) -> str | 
     does not pull the global map towards itself."""
     from retouch_studio.model.lut import srgb_to_lab
 
-    from .learn import _reduce
+    from .features import box_reduce
 
     # Compared at low resolution: the export's lost detail and sharpening are not retouching.
-    before, after = _reduce(before, LOCAL_EDGE), _reduce(after, LOCAL_EDGE)
+    before, after = box_reduce(before, LOCAL_EDGE), box_reduce(after, LOCAL_EDGE)
     h, w, _ = before.shape
     yy, xx = np.mgrid[0:h, 0:w]
     r2 = (((xx + 0.5) / w - 0.5) ** 2 + ((yy + 0.5) / h - 0.5) ** 2).ravel() * 2

@@ -13,18 +13,21 @@ styled proxy, and one grid is fitted to the two edits together.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import scipy.sparse as sp
 
-from retouch_studio.model.engines.loader import Prediction
+from retouch_studio.model.engines.base import Prediction
 from retouch_studio.model.grid.cpu_slice import slice_apply
 from retouch_studio.model.grid.guidance import GuidanceParams
 from retouch_studio.model.params import _cell_weights, _hat_features
 
-from .learn import LearnedStyle, _reduce
+from .features import box_reduce
 from .reference import split_style_reference
+
+if TYPE_CHECKING:
+    from .learn import LearnedStyle
 
 GRID_SHAPE = (8, 16, 16)
 FIT_EDGE = 192  # long edge (px) of the copy the grid is fitted on
@@ -65,7 +68,7 @@ def fit_grid(source: np.ndarray, target: np.ndarray, grid_shape=GRID_SHAPE) -> n
 
 def predict_style_grid(style: LearnedStyle, proxy: np.ndarray, grid_shape=GRID_SHAPE) -> np.ndarray:
     """The style on ``proxy`` ``(h, w, 3)`` float32 as a grid; parameters come from the full proxy."""
-    small = _reduce(np.asarray(proxy, np.float32), FIT_EDGE).astype(np.float32)
+    small = box_reduce(np.asarray(proxy, np.float32), FIT_EDGE).astype(np.float32)
     return fit_grid(small, style.render(small, proxy), grid_shape)
 
 
@@ -86,23 +89,21 @@ def predict_with_style(
     proxy: np.ndarray,
     instruction: str,
     words_predictor: Callable[[np.ndarray, str], Prediction],
-    load: Callable[[str], LearnedStyle] | None = None,
+    load: Callable[[str], LearnedStyle],
 ) -> Prediction:
     """Prediction for an instruction that names a style (``"style: NAME[, words]"``).
 
     ``words_predictor(proxy, words)`` serves the words (the ordinary engine); ``load(name)``
-    finds the style (default: the user's style folder, :func:`.store.load_style`).
+    finds the style (the user's style folder: :func:`.store.load_style`).
     """
     name, words = split_style_reference(instruction)
     if name is None:
         raise ValueError(f"{instruction!r} does not name a style (expected 'style: NAME')")
     if split_style_reference(words)[0] is not None:
         raise ValueError("one style per instruction: stack two layers to combine styles")
-    if load is None:
-        from .store import load_style as load
     style = load(name)
     proxy = np.asarray(proxy, np.float32)
-    small = _reduce(proxy, FIT_EDGE).astype(np.float32)
+    small = box_reduce(proxy, FIT_EDGE).astype(np.float32)
     styled = style.render(small, proxy)
     plan = [_style_item(style, style.params_for(proxy))]
     if words:

@@ -428,7 +428,7 @@ class ClauseBank:
 
 def load_training_images(photos: list[Path], long_edge: int = 320) -> list[torch.Tensor]:
     """Decode photos to ``(3, h, w)`` float tensors with long edge ``long_edge`` (the proxies)."""
-    from retouch_studio.model.imaging.photo import load_photo, make_proxy
+    from retouch_studio.model.imaging import load_photo, make_proxy
 
     out = []
     for path in photos:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from retouch_studio.model.grid.ops import GuidanceParams
-from retouch_studio.model.engines.loader import Prediction
+from retouch_studio.model.engines.base import Prediction
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

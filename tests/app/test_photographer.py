@@ -252,13 +252,13 @@ def test_thumbnails_show_the_edits(window, photos):
 
 def test_a_photo_over_the_pixel_limit_is_refused_in_plain_words(window, tmp_path, monkeypatch):
     from retouch_studio.app.ui import main_window
-    from retouch_studio.model.imaging import photo as photo_mod
+    from retouch_studio.model.imaging.limits import check_pixels
 
     big = tmp_path / "huge.jpg"
     Image.new("RGB", (8, 8)).save(big)
 
     def too_large(path, long_edge):
-        photo_mod._check_pixels(path, 20000, 15000, False, 250_000_000)
+        check_pixels(path, 20000, 15000, False, 250_000_000)
 
     monkeypatch.setattr(main_window, "load_preview_photo", too_large)
     window.open_paths([big])

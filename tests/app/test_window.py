@@ -387,9 +387,6 @@ def test_real_shipped_model(qtbot, photo):
 
 
 def test_content_edit_instruction_is_refused_readably(window, photo, predictor):
-    instructions = pytest.importorskip("retouch_studio.model.instructions")
-    if not hasattr(instructions, "check_instruction"):
-        pytest.skip("model.instructions.check_instruction not there yet")
     window.open_paths([photo])
     window.apply_instruction("remove the tree and add a dog")
     window.worker.wait_until_idle()
@@ -416,7 +413,7 @@ def test_open_raw_and_export(window, tmp_path, predictor):
     job = window.start_export(ExportOptions(fmt="png", bit_depth=16, dest_dir=str(tmp_path / "out")))
     window.jobs.wait_until_idle(60)
     assert job.state == "done" and not job.failures, job.summary()
-    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.imaging import load_photo
 
     out = load_photo(job.written[0]).pixels
     assert out.dtype == np.uint16 and out.shape == (200, 300, 3)

@@ -21,6 +21,7 @@ from retouch_studio.model.paper.losses import (
     vsd_weight,
 )
 from retouch_studio.model.paper.nets import ClipParts
+from retouch_studio.model.instructions import BANK
 
 
 def _acp(n: int = 1000) -> torch.Tensor:
@@ -216,7 +217,6 @@ def test_planner_matches_attributes():
 
 
 def test_shared_attribute_bank_gives_signed_prompt_pairs():
-    instructions = pytest.importorskip("retouch_studio.model.instructions")
     planner = _shared_plan()
     assert planner is not None
     warm = planner("make it warmer")
@@ -225,7 +225,7 @@ def test_shared_attribute_bank_gives_signed_prompt_pairs():
     assert (warm[0].positive, warm[0].negative) == (cool[0].negative, cool[0].positive)
     assert warm[0].positive == "a warm toned photo"  # caption form for CLIP
     vintage = planner("give it a vintage look")
-    assert vintage and vintage[0].positive in instructions.BANK[vintage[0].name.rsplit(":", 1)[0]].up_prompts
+    assert vintage and vintage[0].positive in BANK[vintage[0].name.rsplit(":", 1)[0]].up_prompts
     assert 0 < warm[0].confidence <= 1
 
 

@@ -196,7 +196,7 @@ def test_onnx_parity(paper_chain, tmp_path):
     pred = predictor.predict(proxy, "make it warmer")
     with torch.no_grad():
         emb = encode_text(state.parts, ["make it warmer"])
-        out = student(torch.from_numpy(proxy).permute(2, 0, 1)[None], emb, torch.from_numpy(predictor.noise))
+        out = student(torch.from_numpy(proxy).permute(2, 0, 1)[None], emb, torch.from_numpy(predictor.learned.noise))
     assert np.abs(out.grid[0].numpy() - np.eye(3, 4).reshape(12, 1, 1, 1)).max() > 1e-3
     np.testing.assert_allclose(pred.grid, out.grid[0].numpy(), atol=2e-4)
     np.testing.assert_allclose(pred.guidance.curves, out.curves[0].numpy(), atol=2e-4)
@@ -221,7 +221,7 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_chain_stage2_applies_and_keeps_content(paper_chain, tmp_path):
     from retouch_studio.app.cli.main import main
-    from retouch_studio.model.imaging.photo import load_photo
+    from retouch_studio.model.imaging import load_photo
 
     s2 = paper_chain["stage2"]
     cfg = json.loads((s2 / "config.json").read_text())
@@ -307,9 +307,6 @@ def test_teacher_loss_is_eq1(tiny):
 @pytest.mark.parametrize("source", ["simple", "synth"])
 def test_pairs_command(tmp_path, capsys, source):
     from retouch_studio.app.cli.main import main
-
-    if source == "synth":
-        pytest.importorskip("retouch_studio.model.training.synth")
     out = tmp_path / "D"
     assert main(["train", "pairs", "--photos", str(DATA), "--out", str(out), "--count", "3", "--size", "32",
                  "--source", source]) == 0
