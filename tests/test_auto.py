@@ -1,8 +1,9 @@
-"""Auto mode: degraded photos get closer to the original, good photos are barely touched.
+"""Auto mode (the shipped photo-quality estimator): degraded photos get closer to the original,
+good photos are barely touched.
 
 Degradations are made with the param renderer (exposure, white balance, tint); the correction goes
 through the real path (proxy -> auto_params -> grid fitted on the proxy -> slice). Distances are
-mean CIEDE2000 to the original photo.
+mean CIEDE2000 to the original photo. The test photos are not in the estimator's training corpus.
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 from retouch_studio.model.color import mean_delta_e
 from retouch_studio.model.grid.ops import bilateral_apply
 from retouch_studio.model.instructions import auto_params
-from retouch_studio.model.instructions.auto import estimate_cast
+from retouch_studio.model.estimator import estimate_corrections
 from retouch_studio.model.params import params_to_grid, render_pixels
 
 
@@ -70,12 +71,17 @@ def test_colour_casts_improve(photos, cast):
     assert np.mean(after <= before + 0.05) >= 0.6, (cast, before, after)
 
 
-def test_cast_estimate_follows_the_cast(photos):
+def test_estimated_white_balance_opposes_the_cast(photos):
     x = photos["aitzgorri_by_Aitzol_Berasategi.jpg"]
-    rb0, _ = estimate_cast(x)
-    rb_warm, _ = estimate_cast(render_pixels(x, {"temperature": 50}))
-    rb_cool, _ = estimate_cast(render_pixels(x, {"temperature": -50}))
-    assert rb_warm > rb0 + 0.1 and rb_cool < rb0 - 0.1
+    t0 = estimate_corrections(x).params["temperature"]
+    t_warm = estimate_corrections(render_pixels(x, {"temperature": 50})).params["temperature"]
+    t_cool = estimate_corrections(render_pixels(x, {"temperature": -50})).params["temperature"]
+    assert t_warm < t0 - 10 and t_cool > t0 + 10, (t0, t_warm, t_cool)
+
+
+def test_restricted_to_the_attributes_named(photos):
+    y = render_pixels(photos["aitzgorri_by_Aitzol_Berasategi.jpg"], {"exposure": -1.5, "temperature": 50})
+    assert set(auto_params(y, ("exposure",))) == {"exposure"}
 
 
 def test_strength_grows_with_degradation(photos):

@@ -194,9 +194,11 @@ def test_retouch_edits_are_accepted(text):
     check_instruction(text)
 
 
-def test_compound_with_content_part_is_refused():
-    with pytest.raises(ContentEditError):
-        check_instruction("make it warmer and remove the person")
+def test_compound_with_content_part_does_the_tone_part_and_says_what_was_not_done():
+    reading = check_instruction("make it warmer and remove the person")
+    assert reading.mode == "plan"
+    assert [(i["attribute"], i["direction"]) for i in reading.plan] == [("temperature", 1)]
+    assert reading.not_done == ["remove the person"]
 
 
 # ---- CLI -------------------------------------------------------------------------------------

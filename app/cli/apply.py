@@ -137,6 +137,22 @@ def resolve_instruction(args):
     return (instruction or ""), (1.0 if strength is None else strength), recipe
 
 
+def check_content_edit(instruction: str):
+    """The reading of ``instruction``; raises ContentEditError (nothing doable) or
+    NotUnderstoodError (nothing read as a request) before anything is loaded or written."""
+    from retouch_studio.model.instructions import check_instruction
+
+    return check_instruction(instruction)
+
+
+def not_done_line(readings) -> str | None:
+    """One line naming the parts of the request that were not done (None when all were)."""
+    parts = [clause for r in readings if r is not None for clause in r.not_done]
+    if not parts:
+        return None
+    return "not done: " + "; ".join(repr(p) for p in parts) + " (retouching changes only tone and colour)"
+
+
 def run(args) -> int:
     timings: dict[str, float] = {}
 
@@ -181,17 +197,18 @@ def run(args) -> int:
     # missing) must not launch parallel kernels from two threads at once.
     warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
     warm.start()
-    from retouch_studio.model.engines.router import route
-    from retouch_studio.model.instructions import ContentEditError
+    from retouch_studio.model.instructions import ContentEditError, NotUnderstoodError
     from retouch_studio.model.instructions.language import InstructionError
 
     try:
-        for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]:
-            route(text).raise_if_refused()  # before anything is read or written
+        readings = [check_content_edit(text)
+                    for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]]
     except InstructionError as exc:  # no words, too long, not English: the argument is unusable
         return _fail(str(exc), Exit.USAGE)
     except ContentEditError as exc:
         return _fail(str(exc), Exit.REFUSED)
+    except NotUnderstoodError as exc:  # nothing read as a request: no edit, nothing written
+        return _fail(str(exc), Exit.NOT_UNDERSTOOD)
 
     from retouch_studio.model import imaging as photo_io
     from retouch_studio.model.engines.base import ModelError
@@ -241,6 +258,9 @@ def run(args) -> int:
         return _fail(f"{args.input}: not enough memory")
     except ValueError as exc:
         return _fail(f"{args.input}: {exc}")
+    skipped = not_done_line(readings)
+    if skipped:
+        print(f"retouch: {skipped}", file=sys.stderr)
     timings["total_ms"] = round((time.perf_counter() - t_decode) * 1000, 3)
     if args.timings:
         try:

@@ -15,6 +15,7 @@ class Exit(IntEnum):
     USAGE = 2
     REFUSED = 3
     EXISTS = 4
+    NOT_UNDERSTOOD = 5
     INTERRUPTED = 130
 
 
@@ -25,6 +26,7 @@ MEANING = {
     Exit.USAGE: "bad command line: unknown option, value out of range, conflicting choices",
     Exit.REFUSED: "the instruction asks for a content edit (retouching changes colour and tone only)",
     Exit.EXISTS: "an output already exists: pass --overwrite (batch: or --skip-existing)",
+    Exit.NOT_UNDERSTOOD: "the instruction does not read as a retouching request; nothing was edited",
     Exit.INTERRUPTED: "interrupted (Ctrl+C)",
 }
 

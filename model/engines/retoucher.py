@@ -101,7 +101,7 @@ def params_for(r: Route, proxy: np.ndarray) -> tuple[dict, list[dict]]:
     """The parameter values the renderer uses for route ``r`` on this photo, and the plan items
     that report them: auto mode measures the proxy, explicit values stay as written, worded edits
     are scaled so they show on this photo. Raises ``ContentEditError`` for a refused route."""
-    from retouch_studio.model.instructions import auto_params, plan_to_params, visible_params
+    from retouch_studio.model.instructions import auto_params
 
     r.raise_if_refused()
     if r.kind == AUTO:
@@ -110,8 +110,14 @@ def params_for(r: Route, proxy: np.ndarray) -> tuple[dict, list[dict]]:
     if r.kind == PARAM:
         params = dict(r.params)
         return params, param_items(params, "param")
-    items = [dict(item) for item in r.items]
-    return visible_params(plan_to_params(items), items, proxy), items
+    from retouch_studio.model.instructions.reading import Reading, resolve
+
+    items = [dict(item) for item in r.items if item.get("source") != "not_done"]
+    not_done = [dict(item) for item in r.items if item.get("source") == "not_done"]
+    # Worded edits made visible on this photo, what the words leave open from the photo,
+    # constraints held (model.instructions.reading.resolve).
+    params, items = resolve(Reading(r.text, "plan", items), proxy)
+    return params, items + not_done
 
 
 def _shrink(proxy: np.ndarray, edge: int) -> np.ndarray:

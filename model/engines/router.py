@@ -94,7 +94,7 @@ def route(text: str | None, policy: RoutingPolicy = RoutingPolicy()) -> Route:
     read = _read((text or "").strip())
     if read.kind != PLAN or read.refused is not None:
         return read
-    if not policy.learned or _sent_to_params(read.items, policy.to_params):
+    if not policy.learned or _sent_to_params(read.items, policy.to_params) or _left_to_photo(read.items):
         return read
     return Route(read.text, PLAN, LEARNED, items=read.items, check_plan=policy.check_plan and bool(read.items))
 
@@ -114,7 +114,8 @@ def explicit_params(text: str | None) -> dict | None:
 @lru_cache(maxsize=512)
 def _read(text: str) -> Route:
     """What the words alone decide (the parameter renderer serves): kind, parameters, plan, refusal."""
-    from retouch_studio.model.instructions import ContentEditError, check_instruction, plan
+    from retouch_studio.model.instructions import ContentEditError, check_instruction
+    from retouch_studio.model.instructions.reading import not_done_items
 
     if not text:
         return Route(text, AUTO, RENDERER)
@@ -122,14 +123,21 @@ def _read(text: str) -> Route:
     if params is not None:
         return Route(text, PARAM, RENDERER, params=MappingProxyType(params))
     try:
-        check_instruction(text)
+        reading = check_instruction(text)  # NotUnderstoodError (a ValueError) when nothing was read
     except ContentEditError as exc:
         return Route(text, PLAN, RENDERER, refused=exc)
     from retouch_studio.model.style.reference import split_style_reference
 
     if split_style_reference(text)[0] is not None:
         return Route(text, STYLE, RENDERER)
-    return Route(text, PLAN, RENDERER, items=tuple(MappingProxyType(dict(item)) for item in plan(text)))
+    items = reading.plan + not_done_items(reading)
+    return Route(text, PLAN, RENDERER, items=tuple(MappingProxyType(dict(item)) for item in items))
+
+
+def _left_to_photo(items) -> bool:
+    """What the words leave to the photo ("fix the exposure"), constraints ("keep the highlights")
+    and parts that cannot be done ("remove the trailer") are served by the parameter renderer."""
+    return any(item.get("photo") or item.get("constraint") or item.get("source") == "not_done" for item in items)
 
 
 def params_route(params: Mapping[str, float]) -> Route:

@@ -185,7 +185,7 @@ ATTRIBUTES: list[Attribute] = [
         ("desaturate the photo", "mute the colours", "less colourful", "more subdued colours", "tone down the colours"),
         subjects=("saturation", "saturated", "colours", "colors", "colour", "color", "colorful", "colourful", "hues",
                   "colour intensity", "color intensity"),
-        up_words=("vivid", "vivider", "saturated", "colourful", "colorful", "rich", "richer", "pop", "intense",
+        up_words=("vivid", "vivider", "saturated", "saturate", "colourful", "colorful", "rich", "richer", "pop", "intense",
                   "bolder", "bold", "juicy", "stronger", "punchy", "punchier", "punch", "brighter"),
         down_words=("muted", "mute", "desaturate", "desaturated", "dull", "duller", "subdued", "washed",
                     "greyer", "grayer", "pale", "paler", "drab", "calm", "calmer", "quieter", "weaker", "tame"),

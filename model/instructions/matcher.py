@@ -33,20 +33,27 @@ import numpy as np
 
 from retouch_studio.model.params import PARAMS, SPECS, check_params
 from retouch_studio.model.instructions.bank import ATTRIBUTES, BANK, Attribute
+from retouch_studio.model.instructions.vague import ESTIMATED, clarity, photo_attributes
 
 AMOUNT_SMALL = 0.3
 AMOUNT_DEFAULT = 0.6
 AMOUNT_LARGE = 1.0
 AMOUNT_TOO = 0.5
 
-_PROTECT = ("black and white", "black & white", "teal and orange", "orange and teal", "bright and airy",
+_PROTECT = ("black and white", "black & white", "b&w", "b & w", "b/w", "teal and orange", "orange and teal", "bright and airy",
             "light and airy", "dark and moody", "teal & orange", "orange & teal", "cool shadows and warm highlights",
             "shadows and warm highlights", "salt and pepper", "lights and darks", "darks and lights")
-_SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|while|with|also|then|plus|as well as|whereas|yet)\b|&")
+# "lighten it so the stars are visible": a purpose clause says why, and its words ("the sky") must
+# not steer the edit before it.
+_SPLIT = re.compile(r"[,;.!?]|\b(?:and|but|while|with|also|then|plus|as well as|whereas|yet)\b|&"
+                    r"|\bso (?=(?:that|you|the|it|we|i|they|he|she|my|our|everyone|people)\b)")
 
 _NEGATION = re.compile(r"\b(?:not|no|never|without|avoid|nothing|don't|dont|do not|doesn't|isn't|shouldn't|"
                        r"mustn't|won't|un-?)\b|n't\b")
 _TOO = re.compile(r"\b(?:too|overly|excessively|over-)\b")
+# Attributes a "keep ..." / "not too ..." constraint can hold (model.instructions.visible.TARGETS).
+CONSTRAINED = ("exposure", "contrast", "temperature", "tint", "saturation", "shadows", "highlights", "blacks", "whites")
+_POP = re.compile(r"^(?:please |pls |can you |could you )?(?:make |let )?(?:it|this|the (?:photo|image|picture|pic|shot))? ?pop\b")
 _KEEP = re.compile(r"\b(?:keep|preserve|maintain|leave|retain|don't (?:change|touch)|do not (?:change|touch))\b")
 _SMALL = re.compile(r"\b(?:slightly|slight|a bit|a little|little bit|a touch|touch of|a tad|tad|somewhat|subtle|"
                     r"subtly|gently|gentle|mildly|mild|marginally|hint of|a hint|bit|light touch|softly|tiny|lightly|"
@@ -334,8 +341,11 @@ def _direction(clause: str, hit: _Hit | None, attr: Attribute, emb_up: float, em
             inc = []
         elif parts_inc and not parts_dec:
             dec = []
+    lessen = {m[2] for m in dec} & _LESS_SHADOW
     inc, dec = bool(inc), bool(dec)
     mod = 0 if inc == dec else (1 if inc else -1)
+    if attr.name == "shadows" and not pole and mod < 0 and lessen:
+        mod = 1  # "reduce the shadows", "remove the shadows": less shadow is lighter shadows
     if pole:
         direction, how = pole * (mod or 1), "rule"
     elif mod:
@@ -458,7 +468,7 @@ def _colour_rules(clause: str) -> list[dict]:
         col = m.group("col") or m.group("col2")
         attr, pole = _CAST_COLOURS[col]
         if _global_colour(clause, col):
-            return [_item(BANK[attr], -pole, _amount(clause), 0.85, clause, "rule")]
+            return [dict(_item(BANK[attr], -pole, _amount(clause), 0.85, clause, "rule"), _colour=col)]
     m = _CAST.search(clause)
     if m:
         attr, pole = _CAST_COLOURS[m.group("col")]
@@ -479,14 +489,29 @@ def _colour_rules(clause: str) -> list[dict]:
 
 def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
     clause = _LEAVE_ALONE.sub("", clause) or clause
+    if _POP.search(clause):
+        # "make it pop": livelier (contrast and colour up), how much and the rest from the photo.
+        return [_item(BANK[a], 1, AMOUNT_SMALL, 0.9, clause, "rule", photo="amount") for a in ("contrast", "saturation")] \
+            + [_item(BANK[a], 0, AMOUNT_DEFAULT, 0.9, clause, "photo", photo="direction")
+               for a in ESTIMATED if a not in ("contrast", "saturation")]
     colour = _colour_rules(clause)
     if colour:
+        # A cast named as a problem ("remove the green cast", "too yellow") is removed by as much
+        # as the photo shows; a colour asked for ("add a pink tint") is the words' own amount.
+        for it in colour:
+            if it["source"] == "rule" and it["attribute"] in ESTIMATED and _REMOVE.search(clause):
+                it["photo"] = "amount"
         return colour
     hits = _hsl_channel(clause, _lexical_hits(clause))
-    # "keep the colours" asks for no change; "keep the highlights darker" still names a pole.
-    if _KEEP.search(clause) and not any(h.up or h.down for h in hits) and not _INC.search(clause) \
-            and not _DEC.search(clause):
-        return []
+    has_pole = any(h.up or h.down or h.excess for h in hits)
+    # "keep the highlights": a constraint, no edit; "keep the highlights darker" still names a pole.
+    if _KEEP.search(clause) and not has_pole and not _INC.search(clause) and not _DEC.search(clause):
+        return [_item(h.attr, 0, 0.0, 0.9, clause, "rule", constraint="keep")
+                for h in hits if h.subject and h.attr.name in CONSTRAINED]
+    if not has_pole and (not _directed(clause) or clarity(clause)):
+        named = photo_attributes(clause, bool(hits) and not clarity(clause))
+        if named:
+            return [_item(BANK[a], 0, AMOUNT_DEFAULT, 0.9, clause, "photo", photo="direction") for a in named]
     best, emb_up, emb_down = _attribute_similarities(q)
     items = []
     amount = _amount(clause)
@@ -525,7 +550,9 @@ def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
             others = [w for c in chosen if c is not h for w in c.subject + c.up + c.down]
             direction, how = _direction(clause, h, h.attr, emb_up[h.index], emb_down[h.index], others)
             conf = 0.7 + 0.3 * min(1.0, max(0.0, best[h.index]) / 0.6)
-            items.append(_item(h.attr, direction, amount, conf, clause, how))
+            # "too dark", "underexposed": the words fix the direction, the photo how far to go.
+            photo = "amount" if h.excess and h.attr.name in ESTIMATED else None
+            items.append(_item(h.attr, direction, amount, conf, clause, how, photo=photo))
     else:
         i = int(np.argmax(best))
         if best[i] < EMBED_ACCEPT:
@@ -537,26 +564,57 @@ def _plan_clause(clause: str, q: np.ndarray) -> list[dict]:
             conf *= min(1.0, 0.5 + 5 * abs(emb_up[i] - emb_down[i]))
         items.append(_item(attr, direction, amount, conf, clause, how))
     # One-way attributes (styles, split toning) cannot go "down": asking for less of them is a no-op.
-    return [it for it in items if it["direction"] > 0 or BANK[it["attribute"]].bipolar]
+    items = [it for it in items if it["direction"] > 0 or BANK[it["attribute"]].bipolar]
+    return items
 
 
-def _item(attr: Attribute, direction: int, amount: float, conf: float, clause: str, how: str) -> dict:
-    return {
+# Modifiers that name a problem, not a way to go ("fix", "correct" are in _DEC for "fix the blown
+# highlights", where the excess word decides).
+_UNDIRECTED = {"fix", "correct", "improve", "enhance", "up", "down"}
+_LESS_SHADOW = {"reduce", "reduced", "reducing", "remove", "less", "fewer", "get rid of", "eliminate", "lessen",
+                "minimize", "minimise", "take out", "take away", "diminish", "cut"}
+
+
+def _directed(clause: str) -> bool:
+    """Whether a "more"/"less"-type word in ``clause`` names a direction ("increase the brightness")."""
+    return any(m.group(0) not in _UNDIRECTED for rx in (_INC, _DEC) for m in rx.finditer(clause))
+
+
+def _item(attr: Attribute, direction: int, amount: float, conf: float, clause: str, how: str,
+          photo: str | None = None, constraint: str | None = None) -> dict:
+    if constraint:
+        label = f"keep ({constraint})"
+    elif direction == 0:
+        label = "from the photo"
+    else:
+        label = attr.up_label if direction > 0 else attr.down_label
+    out = {
         "attribute": attr.name,
         "direction": int(direction),
-        "label": attr.up_label if direction > 0 else attr.down_label,
+        "label": label,
         "amount": round(float(amount), 3),
         "confidence": round(float(np.clip(conf, 0.0, 1.0)), 3),
         "clause": clause,
         "source": how,
     }
+    if photo:
+        out["photo"] = photo
+    if constraint:
+        out["constraint"] = constraint
+    return out
 
 
 def plan(text: str) -> list[dict]:
-    """Instruction -> list of ``{attribute, direction (+1/-1), label, amount, confidence, clause, source}``.
+    """Instruction -> list of ``{attribute, direction, label, amount, confidence, clause, source}``.
 
-    ``amount`` is in ``(0, 1]``; ``confidence`` in ``[0, 1]``; ``source`` says how the direction was
-    decided (``rule``, ``embedding`` or ``default``). The empty instruction gives an empty plan.
+    ``direction`` is +1 / -1 where the words decide it and 0 where they leave it to the photo
+    ("fix the exposure"); such items carry ``photo: "direction"``, and items whose words fix the
+    direction but not how far ("too dark") carry ``photo: "amount"``; both are resolved against
+    the photo by :func:`model.instructions.reading.resolve`. Items with a ``constraint`` key
+    ("keep" for "keep the highlights", "limit" for "not too bright", whose ``direction`` is the
+    way not to go) are no edit of their own. ``amount`` is in ``[0, 1]``; ``confidence`` in
+    ``[0, 1]``; ``source`` says how the direction was decided (``rule``, ``embedding``,
+    ``default`` or ``photo``). The empty instruction gives an empty plan.
     """
     from retouch_studio.model.instructions.language import check_text
 
@@ -569,27 +627,84 @@ def plan(text: str) -> list[dict]:
     qs = encode(clauses)
     out: list[dict] = []
     prev_intensity = None
+    prev_verb = 0
+    prev_fix = False
     for clause, q in zip(clauses, qs):
-        items = _plan_clause(clause, q)
+        # "fix the exposure and the colours": a clause that only names a subject takes the fix-verb
+        # of the clause before it.
+        if prev_fix and not _directed(clause) and not _FIX_ONLY.match(clause) and len(clause.split()) <= 4:
+            items = _plan_clause(f"fix {clause}", q)
+        else:
+            items = _plan_clause(clause, q)
         # "much brighter and warmer": a bare follow-up clause inherits the intensity.
         if prev_intensity is not None and len(clause.split()) <= 2 and _amount(clause) == AMOUNT_DEFAULT:
             for it in items:
                 it["amount"] = prev_intensity
+        # "increase the brightness and saturation": a clause that only names an attribute takes
+        # the verb of the clause before it.
+        if prev_verb and not _INC.search(clause) and not _DEC.search(clause):
+            for it in items:
+                if it["source"] in ("embedding", "default") and BANK[it["attribute"]].bipolar:
+                    it.update(direction=prev_verb, source="rule",
+                              label=BANK[it["attribute"]].up_label if prev_verb > 0 else BANK[it["attribute"]].down_label)
+        # "not too bright", "don't make it too dark": a limit on that attribute, not an edit of its
+        # own -- unless nothing else is asked ("not too warm" alone means a touch cooler).
+        if _NEGATION.search(clause) and _TOO.search(clause):
+            for it in items:
+                if it["attribute"] in CONSTRAINED:
+                    it["limit"] = True
+                    it.pop("photo", None)
         for it in items:
             # "warmer but not too warm": a negated "too" on the attribute just asked for limits it.
             same = [o for o in out if o["attribute"] == it["attribute"]]
-            if same and _FIX_ONLY.match(clause):
+            if same and _FIX_ONLY.match(clause) and it["direction"]:
                 continue  # "it looks sickly green, fix the tint": the first clause said which way
-            if same and same[-1]["direction"] == -it["direction"] and _TOO.search(clause) and _NEGATION.search(clause):
+            if same and same[-1]["direction"] == -it["direction"] and it.get("limit"):
                 same[-1]["amount"] = round(same[-1]["amount"] * 0.5, 3)
                 continue
+            colour = it.pop("_colour", None)
+            if colour and any(o["direction"] == it["direction"] and not o.get("constraint") for o in same) \
+                    and colour in _COLOUR_HUE:
+                # "cooler, less orange": the second clause asks for less of that colour itself.
+                attr = BANK[f"{_COLOUR_HUE[colour]}_sat"]
+                it = _item(attr, -1, it["amount"], it["confidence"], it["clause"], "rule")
             out.append(it)
         prev_intensity = _amount(clause) if _amount(clause) != AMOUNT_DEFAULT else None
+        prev_fix = bool(items) and all(it.get("photo") == "direction" for it in items)
+        lead = re.match(r"^(?:please |pls |can you |could you |i want to |i'd like to )?(\w+(?: up| down)?)", clause)
+        word = lead.group(1) if lead else ""
+        prev_verb = 1 if _INC.fullmatch(word) else -1 if _DEC.fullmatch(word) and word not in ("fix", "correct") else 0
+    return _settle(out)
+
+
+def _settle(items: list[dict]) -> list[dict]:
+    """Words win over the photo, edits over constraints, and a lone limit is a gentle edit."""
+    worded = {it["attribute"] for it in items if it["direction"] and not it.get("limit") and not it.get("constraint")}
+    out, seen_photo = [], set()
+    for it in items:
+        it.pop("_colour", None)
+        name = it["attribute"]
+        if it.get("photo") == "direction":
+            if name in worded or name in seen_photo:
+                continue
+            seen_photo.add(name)
+        elif it.get("limit"):
+            it.pop("limit")
+            if worded - {name} or seen_photo:
+                # "a bit warmer but not too bright": exposure must not go up; it is no edit.
+                it.update(direction=-it["direction"], constraint="limit",
+                          label=f"not {BANK[name].up_label if it['direction'] < 0 else BANK[name].down_label}")
+        elif it.get("constraint") == "keep" and name in worded:
+            continue  # "mute the colours but keep it in colour": the edit was asked for
+        out.append(it)
     return out
 
 
 def plan_to_params(plan_items: list[dict]) -> dict:
     """Sum the plan's parameter changes (clipped to the valid ranges) -> parameter dict."""
+    # Items the photo decides ("fix the exposure") and constraints ("keep the highlights") are no
+    # worded edit; model.instructions.reading.resolve handles them with the photo.
+    plan_items = [it for it in plan_items if it.get("direction") and not it.get("constraint")]
     total: dict[str, float] = {}
     split_best: dict[str, tuple[float, float]] = {}  # which -> (amount contribution, hue)
     # The same request said twice ("it's too dark, brighten it up") is one edit: per attribute and
@@ -636,10 +751,13 @@ def plan_to_params(plan_items: list[dict]) -> dict:
 
 def describe(plan_items: list[dict]) -> list[str]:
     """Human-readable lines, e.g. ``temperature: warmer (amount 0.60, confidence 0.93)``."""
-    return [
-        f"{it['attribute']}: {it['label']} (amount {it['amount']:.2f}, confidence {it['confidence']:.2f})"
-        for it in plan_items
-    ]
+    lines = []
+    for it in plan_items:
+        if it.get("constraint") or it.get("photo") == "direction":
+            lines.append(f"{it['attribute']}: {it['label']}")  # the label holds the photo's value
+        else:
+            lines.append(f"{it['attribute']}: {it['label']} (amount {it['amount']:.2f}, confidence {it['confidence']:.2f})")
+    return lines
 
 
 __all__ = ["plan", "plan_to_params", "split_clauses", "describe", "bank_embeddings", "PARAMS"]

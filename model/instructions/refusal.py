@@ -1,17 +1,18 @@
 """Refusing content edits: retouching changes tone and colour, never what is in the picture.
 
-:func:`check_instruction` raises :class:`ContentEditError` for instructions that ask to add,
-remove, replace or reshape things ("add a hat", "remove the person", "replace the sky", "make her
-smile"), or to change the geometry (crop, rotate). Rules decide the clear cases; the MiniLM
-embedding decides phrasing the rules do not cover, by comparing the instruction with a set of
-content-edit prompts against the retouching prompts of the attribute bank.
+:func:`clause_reason` says whether one clause asks to add, remove, replace or reshape things ("add a
+hat", "remove the person", "replace the sky", "make her smile"), or to change the geometry (crop,
+rotate). Rules decide the clear cases; the MiniLM embedding decides phrasing the rules do not
+cover, by comparing the instruction with a set of content-edit prompts against the retouching
+prompts of the attribute bank. Whether a whole request is refused (nothing in it doable) is
+decided in :mod:`model.instructions.reading`.
 """
 
 from __future__ import annotations
 
 import re
 
-from retouch_studio.model.instructions.errors import ContentEditError
+from retouch_studio.model.instructions.errors import ContentEditError  # noqa: F401 - raised by callers, re-exported
 
 
 # Words that make "add X" / "remove X" / "more X" a tone or colour request.
@@ -29,7 +30,8 @@ TONAL = {
     "white balance", "balance", "sparkle", "life", "energy", "softness", "brilliance", "definition",
     "b", "bw", "w", "mono", "greyscale", "grayscale", "grey", "gray", "duotone", "colourful", "colorful", "black",
     "white", "monochromatic",
-    "corners", "edges", "borders",
+    "corners", "edges", "borders", "fog", "foggy", "haze", "hazy", "mist", "misty", "glare", "dullness",
+    "blur", "blurriness", "flatness", "darkness", "shadows", "cast", "casts", "tint",
 }
 # Object / person nouns that are never tonal.
 _PEOPLE = r"(?:her|him|them|he|she|they|the (?:person|people|man|woman|girl|boy|child|kid|baby|bride|groom|model|guy|lady|dog|cat|subject))"
@@ -117,32 +119,6 @@ def _embedding_says_content(text: str) -> tuple[bool, float, float]:
     return (c > 0.55 and c > r + 0.1), c, r
 
 
-def check_instruction(text: str) -> None:
-    """Raise :class:`ContentEditError` if ``text`` asks for a content or geometry edit.
-
-    Returns None for tone/colour instructions and for the empty instruction (auto mode).
-    """
-    from retouch_studio.model.instructions.language import check_text
-    from retouch_studio.model.style.reference import split_style_reference
-
-    text = split_style_reference(text)[1]  # a learned style is tone and colour; its words are checked
-    if text is None or not check_text(text).strip():
-        return
-    from retouch_studio.model.instructions.matcher import split_clauses
-
-    for clause in split_clauses(text) or [text]:
-        reason = _rule_reason(clause)
-        if reason is not None:
-            raise ContentEditError(text, reason)
-    content, c, r = _embedding_says_content(text)
-    if content:
-        raise ContentEditError(text, f"reads like a content edit (similarity {c:.2f} vs {r:.2f})")
-
-
-def is_content_edit(text: str) -> bool:
-    try:
-        check_instruction(text)
-    except ContentEditError:
-        return True
-    return False
-
+def clause_reason(clause: str) -> str | None:
+    """Why one clause asks for a content or geometry edit (None: it does not, by the rules)."""
+    return _rule_reason(clause)

@@ -98,6 +98,8 @@ def shows_plan(before: np.ndarray, after: np.ndarray, items: list[dict]) -> bool
     tone/colour item of the plan: each statistic moves the asked way by at least
     ``max(VISIBLE_MIN, half the visible target for the item's amount)``. Items of other
     attributes make the answer False (nothing here can check them)."""
+    # Items the photo decides and constraints are not the words' own direction: not checked here.
+    items = [it for it in items if it.get("direction", 1) and not it.get("constraint")]
     if not items:
         return False
     small0, small1 = _small(before), _small(after)
@@ -140,7 +142,7 @@ def visible_params(params: dict, items: list[dict], proxy: np.ndarray) -> dict:
     wanted: dict[str, float] = {}
     for it in items:
         name = it.get("attribute")
-        if name not in TARGETS:
+        if name not in TARGETS or not it.get("direction", 1) or it.get("constraint"):
             continue
         stat, per_amount = TARGETS[name]
         # Even "a touch" must show: never less than a fifth above the visible minimum.
