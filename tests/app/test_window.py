@@ -233,10 +233,15 @@ def test_broken_file_gives_a_message(window, tmp_path, photo):
 
 
 def test_prediction_error_is_readable(window, photo):
-    _open_and_apply(window, photo, "explode")
+    _open_and_apply(window, photo, "brighter, explode")
     assert "the model ran out of ideas" in window.last_error
     assert "explode" in window.last_error
     assert "failed" in window.panel.layers.item(0).text()
+
+
+def test_text_not_read_as_a_request_says_so_and_edits_nothing(window, photo):
+    _open_and_apply(window, photo, "asdf qwerty")
+    assert "could not read" in window.last_error and "brighter" in window.last_error
 
 
 def test_open_folder_and_filmstrip(window, photos):
