@@ -136,7 +136,6 @@ def resolve(reading: Reading, proxy: np.ndarray) -> tuple[dict, list]:
     if open_items or amount_items:
         estimate = estimate_corrections(proxy)
     # Worded edits whose amount the photo shows to be larger keep the photo's amount.
-    from_photo: dict[str, float] = {}
     for it in amount_items:
         v = float(estimate.params.get(it["attribute"], 0.0))
         if v * it["direction"] > 0:
@@ -147,7 +146,6 @@ def resolve(reading: Reading, proxy: np.ndarray) -> tuple[dict, list]:
         v = it.pop("_photo_value", None)
         if v is not None and abs(v) > abs(params.get(it["attribute"], 0.0)):
             params[it["attribute"]] = v
-            from_photo[it["attribute"]] = v
             it["label"] = f"{it['label']}, amount from the photo ({_fmt(it['attribute'], v)})"
     for it in open_items:
         v = float(estimate.params.get(it["attribute"], 0.0))
