@@ -216,24 +216,25 @@ def eval_corrective(split: str, quick: bool) -> dict:
 
 
 def speed() -> dict:
+    """Milliseconds per call, wall clock and this process's CPU time (the shared machine's load
+    inflates the wall clock; the CPU time is what one call costs)."""
     from retouch_studio.model.estimator import estimate_corrections
     from retouch_studio.model.instructions import read
 
+    def timed(fn, args) -> tuple[float, float]:
+        fn(args[0])
+        w0, c0 = time.perf_counter(), time.process_time()
+        for a in args:
+            fn(a)
+        return ((time.perf_counter() - w0) / len(args) * 1000, (time.process_time() - c0) / len(args) * 1000)
+
     rng = np.random.default_rng(0)
     proxy = rng.random((384, 512, 3), dtype=np.float32)
-    estimate_corrections(proxy)
-    t0 = time.perf_counter()
-    for _ in range(20):
-        estimate_corrections(proxy)
-    est_ms = (time.perf_counter() - t0) / 20 * 1000
-    read("warmer")
+    est = timed(estimate_corrections, [proxy] * 20)
     texts = [f"make it {w} warmer and a little brighter but keep the highlights number {i}"
              for i, w in enumerate(("much", "slightly", "a lot", "somewhat", "a touch") * 4)]
-    t0 = time.perf_counter()
-    for t in texts:
-        read(t)
-    plan_ms = (time.perf_counter() - t0) / len(texts) * 1000
-    return {"estimator_ms": est_ms, "read_new_ms": plan_ms}
+    new = timed(read, ["warmer"] + texts)
+    return {"estimator_ms": est, "read_new_ms": new}
 
 
 def _pct(a: list) -> float:
@@ -281,8 +282,8 @@ def main(argv=None) -> int:
                              f"{ratio:.2f} ({dout.mean():.2f}/{din:.2f}), {no_worse:.0f} % (n={len(dout)})", target))
     if "speed" not in skip:
         s = speed()
-        rows += [("estimator per 512 px proxy", f"{s['estimator_ms']:.2f} ms", "<= 5 ms"),
-                 ("new instruction read", f"{s['read_new_ms']:.1f} ms", "<= 20 ms")]
+        rows += [("estimator per 512 px proxy (wall, CPU)", "{:.2f} ms, {:.2f} ms".format(*s["estimator_ms"]), "<= 5 ms"),
+                 ("new instruction read (wall, CPU)", "{:.1f} ms, {:.1f} ms".format(*s["read_new_ms"]), "<= 20 ms")]
     w = max(len(r[0]) for r in rows)
     for name, value, target in rows:
         print(f"{name:<{w}}  {value:<36} {target}")
