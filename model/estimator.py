@@ -29,7 +29,7 @@ _PCT = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 def _downscale(proxy: np.ndarray, edge: int = FEATURE_EDGE) -> np.ndarray:
     x = np.asarray(proxy, np.float32)
     h, w = x.shape[:2]
-    f = int(max(1, max(h, w) // edge))
+    f = int(max(1, min(max(h, w) // edge, min(h, w))))  # a 2 x 700 strip keeps at least one row
     if f > 1:
         h2, w2 = h // f * f, w // f * f
         x = x[:h2, :w2].reshape(h2 // f, f, w2 // f, f, 3).mean((1, 3))
@@ -40,6 +40,8 @@ def _grey_edge(lin: np.ndarray, p: float = 6.0) -> np.ndarray:
     gy = np.abs(np.diff(lin, axis=0)).reshape(-1, 3)
     gx = np.abs(np.diff(lin, axis=1)).reshape(-1, 3)
     g = np.concatenate([gx, gy])
+    if not len(g):  # a single pixel has no edges: no colour evidence either way
+        return np.full(3, 1e-6)
     return (g**p).mean(0) ** (1 / p) + 1e-6
 
 
@@ -72,7 +74,7 @@ def features(proxy: np.ndarray) -> np.ndarray:
     f += [float(c.mean()), float(np.percentile(c, 50)), float(np.percentile(c, 90)), float(np.percentile(c, 99))]
     f += [float(px.min(1).mean()), float(np.percentile(px.min(1), 5))]  # dark channel: haze, fade
     Yi = Y.reshape(x.shape[:2])
-    grad = np.abs(np.diff(Yi, axis=0)).mean() + np.abs(np.diff(Yi, axis=1)).mean()
+    grad = sum(float(np.abs(np.diff(Yi, axis=a)).mean()) for a in (0, 1) if Yi.shape[a] > 1)
     f += [float(grad), float(np.log(grad + 1e-4))]
     return np.asarray(f, np.float32)
 
@@ -128,8 +130,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 def estimate_corrections(proxy: np.ndarray) -> Estimate:
     """The corrections a good retoucher would make to ``proxy`` ``(h, w, 3)`` float in ``[0, 1]``."""
     x = np.asarray(proxy, np.float32)
-    if x.ndim != 3 or x.shape[2] != 3 or min(x.shape[:2]) < 4:
-        raise ValueError(f"proxy must be (h, w, 3) float in [0, 1] with h, w >= 4, got shape {x.shape}")
+    if x.ndim != 3 or x.shape[2] != 3 or min(x.shape[:2]) < 1:
+        raise ValueError(f"proxy must be (h, w, 3) float in [0, 1], got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError("proxy contains NaN or infinite values")
     net = _load()

@@ -40,7 +40,7 @@ AMOUNT_DEFAULT = 0.6
 AMOUNT_LARGE = 1.0
 AMOUNT_TOO = 0.5
 
-_PROTECT = ("black and white", "black & white", "b&w", "b & w", "b/w", "teal and orange", "orange and teal", "bright and airy",
+PROTECTED = ("black and white", "black & white", "b&w", "b & w", "b/w", "teal and orange", "orange and teal", "bright and airy",
             "light and airy", "dark and moody", "teal & orange", "orange & teal", "cool shadows and warm highlights",
             "shadows and warm highlights", "salt and pepper", "lights and darks", "darks and lights")
 # "lighten it so the stars are visible": a purpose clause says why, and its words ("the sky") must
@@ -191,7 +191,7 @@ def _attribute_similarities(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
 # ---- clause analysis -------------------------------------------------------------------------
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     t = text.lower().replace("’", "'")
     t = re.sub(r"\b(black|white|teal|orange)-and-(white|black|orange|teal)\b", r"\1 and \2", t)
     t = re.sub(r"\s+", " ", t)
@@ -200,9 +200,9 @@ def _normalise(text: str) -> str:
 
 def split_clauses(text: str) -> list[str]:
     """Split a compound instruction into clauses ("warmer, more contrast and less saturation")."""
-    t = _normalise(text)
+    t = normalise(text)
     protected = {}
-    for i, phrase in enumerate(_PROTECT):
+    for i, phrase in enumerate(PROTECTED):
         if phrase in t:
             key = f"qq{i}qq"
             protected[key] = phrase

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retouch_studio.model.estimator import estimate_corrections
-from retouch_studio.model.instructions.auto import MIN_CHANGE
+from retouch_studio.model.instructions.auto import photo_corrections
 from retouch_studio.model.params import check_params, looks_like_params, parse_params, render_pixels
 from retouch_studio.model.instructions.language import InstructionError, check_text
-from retouch_studio.model.instructions.matcher import plan, plan_to_params, split_clauses
 from retouch_studio.model.instructions.errors import ContentEditError
+from retouch_studio.model.instructions.matcher import PROTECTED, normalise, plan, plan_to_params
 from retouch_studio.model.instructions.refusal import clause_reason
 from retouch_studio.model.instructions.vague import ESTIMATED, clarity, not_doable
 from retouch_studio.model.instructions.visible import TARGETS, _lab, _small, _statistic, visible_params
@@ -66,7 +65,7 @@ def read(text: str) -> Reading:
         params = parse_params(t)
         return Reading(text, "param", [], [], params)
     not_done, doable = [], []
-    for clause in split_clauses(t) or [t]:
+    for clause in _segments(t):
         reason = clause_reason(clause)
         detail = not_doable(clause) if reason is None else None
         if reason is not None or detail is not None:
@@ -86,6 +85,27 @@ def read(text: str) -> Reading:
     if _embedding_content(t):
         return Reading(text, "refused", [], [t], {}, str(ContentEditError(t, "reads like a content edit")))
     return Reading(text, "not_understood", [], [], {}, NOT_UNDERSTOOD.format(text=t[:80]))
+
+
+# Coarser than the matcher's clauses: "replace the sky with a sunset" and "turn it into a
+# painting" stay whole, so the object of a content edit is never read as a look of its own.
+_SEGMENT = re.compile(r"[,;.!?]|\b(?:and|but|then|also|plus|while)\b|&")
+
+
+def _segments(text: str) -> list[str]:
+    t = normalise(text)
+    kept = {}
+    for i, phrase in enumerate(PROTECTED):  # "black and white" is one request
+        if phrase in t:
+            kept[f"qq{i}qq"] = phrase
+            t = t.replace(phrase, f"qq{i}qq")
+    parts = []
+    for part in _SEGMENT.split(t):
+        for key, phrase in kept.items():
+            part = part.replace(key, phrase)
+        if part.strip(" -"):
+            parts.append(part.strip(" -"))
+    return parts or [text]
 
 
 _TONE_WORDS = re.compile(r"\b(?:bright\w*|light\w*|dark\w*|warm\w*|cool\w*|colou?r\w*|contrast|saturat\w*|"
@@ -132,12 +152,10 @@ def resolve(reading: Reading, proxy: np.ndarray) -> tuple[dict, list]:
     items = [dict(it) for it in reading.plan]
     open_items = [it for it in items if it.get("photo") == "direction"]
     amount_items = [it for it in items if it.get("photo") == "amount" and it.get("direction")]
-    estimate = None
-    if open_items or amount_items:
-        estimate = estimate_corrections(proxy)
+    values, confidence = photo_corrections(proxy) if open_items or amount_items else ({}, 0.0)
     # Worded edits whose amount the photo shows to be larger keep the photo's amount.
     for it in amount_items:
-        v = float(estimate.params.get(it["attribute"], 0.0))
+        v = float(values.get(it["attribute"], 0.0))
         if v * it["direction"] > 0:
             it["_photo_value"] = v
     worded = [it for it in items if it.get("direction") and not it.get("constraint")]
@@ -148,10 +166,8 @@ def resolve(reading: Reading, proxy: np.ndarray) -> tuple[dict, list]:
             params[it["attribute"]] = v
             it["label"] = f"{it['label']}, amount from the photo ({_fmt(it['attribute'], v)})"
     for it in open_items:
-        v = float(estimate.params.get(it["attribute"], 0.0))
-        if abs(v) < MIN_CHANGE.get(it["attribute"], 0.5):
-            v = 0.0
-        it["confidence"] = round(float(estimate.confidence), 3)
+        v = float(values.get(it["attribute"], 0.0))
+        it["confidence"] = round(float(confidence), 3)
         if v:
             params[it["attribute"]] = v
         it["amount"] = round(v, 3)
