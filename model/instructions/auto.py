@@ -17,10 +17,10 @@ import numpy as np
 from retouch_studio.model.estimator import estimate_corrections
 from retouch_studio.model.params import check_params
 
-# Corrections smaller than these are dropped (the default: 15 on the -100..100 sliders): a dead
+# Corrections smaller than these are dropped (the default: 20 on the -100..100 sliders): a dead
 # zone below what a retoucher would bother with, so a good photo is left alone.
 MIN_CHANGE = {"exposure": 0.15}
-MIN_SLIDER = 15.0
+MIN_SLIDER = 20.0
 CAST_TOL = 0.08  # |log R/B| of the grey-edge estimate left alone; larger casts are corrected down to it
 TINT_TOL = 0.05  # same for |log G/((R+B)/2)|
 MAX_CAST = 0.4  # a larger 'cast' is more likely the colour of the content
