@@ -124,4 +124,4 @@ def test_cli_plan_jsonl_and_exit_codes():
     assert rows[2]["not_done"] == ["remove the trailer"] and rows[2]["params"]["exposure"] > 0
     assert set(rows[0]) >= {"instruction", "mode", "plan", "not_done", "params"}
     r = _cli("plan", "-i", "asdf qwerty")
-    assert r.returncode == 4 and r.stdout == "" and "brighter" in r.stderr
+    assert r.returncode == 5 and r.stdout == "" and "brighter" in r.stderr
