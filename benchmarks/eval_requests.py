@@ -1,6 +1,6 @@
 """Real requests and real corrections, on the held-out (test) split of the corpus.
 
-    PYTHONPATH=. python benchmarks/eval_requests.py [--corpus DIR] [--split test|dev] [--quick]
+    python benchmarks/eval_requests.py [--split test|dev] [--every N] [--skip requests,corrective,speed]
 
 The split is ``model.corpus`` (written down in ``benchmarks/CORPUS_SPLIT.md``); the labelling
 protocol of the request measures is ``benchmarks/REQUEST_LABELS.md``. Printed, with the issue's
@@ -177,7 +177,7 @@ def _edit(predictor, x: np.ndarray, text: str) -> np.ndarray:
     return apply_prediction(x, predictor.predict(x, text))
 
 
-def eval_corrective(split: str, quick: bool) -> dict:
+def eval_corrective(split: str, every: int) -> dict:
     """{set: (mean dE in, mean dE out per instruction, share no worse per instruction)}."""
     from retouch_studio.model.color import mean_delta_e
     from retouch_studio.model.engines.loader import load_predictor
@@ -194,16 +194,14 @@ def eval_corrective(split: str, quick: bool) -> dict:
             d[t].append(mean_delta_e(_edit(predictor, x, t), ref))
 
     photos = [(k, p) for k, p in corpus.photo_keys() if corpus.split_of(k) == split]
-    if quick:
-        photos = photos[::4]
+    photos = photos[::every]
     for key, path in photos:
         x = _load(path, 256)
         add("undegraded", x, x, ("", "enhance"))
         for kind, y in corpus.test_degradations(key, x):
             add(kind, y, x, ("", instructions[kind], "enhance"))
     groups = [(k, g) for k, g in corpus.sice_groups() if corpus.split_of(k) == split]
-    if quick:
-        groups = groups[::4]
+    groups = groups[::every]
     for key, paths in groups:
         frames = [_load(p, 256) for p in paths]
         if len({f.shape for f in frames}) > 1:
@@ -244,7 +242,7 @@ def _pct(a: list) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="test", choices=("test", "dev"))
-    ap.add_argument("--quick", action="store_true", help="a quarter of the photos and scenes")
+    ap.add_argument("--every", type=int, default=1, help="every N-th test photo and scene (a quicker, coarser run)")
     ap.add_argument("--misses", type=int, default=0, help="print this many misses of each request measure")
     ap.add_argument("--skip", default="", help="comma list of parts to skip: requests,corrective,speed")
     args = ap.parse_args(argv)
@@ -266,7 +264,7 @@ def main(argv=None) -> int:
             for text in ms[: args.misses]:
                 print(f"  miss [{name}] {text[:160]!r}")
     if "corrective" not in skip:
-        c = eval_corrective(args.split, args.quick)
+        c = eval_corrective(args.split, args.every)
         for name, d in c.items():
             din = float(np.mean(d["in"]))
             for text in [k for k in d if k != "in"]:
