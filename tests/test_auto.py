@@ -1,9 +1,8 @@
-"""Auto mode (the shipped photo-quality estimator): degraded photos get closer to the original,
-good photos are barely touched.
+"""Auto mode: degraded photos get closer to the original, good photos are barely touched.
 
 Degradations are made with the param renderer (exposure, white balance, tint); the correction goes
 through the real path (proxy -> auto_params -> grid fitted on the proxy -> slice). Distances are
-mean CIEDE2000 to the original photo. The test photos are not in the estimator's training corpus.
+mean CIEDE2000 to the original photo.
 """
 
 import numpy as np
@@ -79,11 +78,6 @@ def test_cast_estimate_follows_the_cast(photos):
     assert rb_warm > rb0 + 0.1 and rb_cool < rb0 - 0.1
 
 
-def test_restricted_to_the_attributes_named(photos):
-    y = render_pixels(photos["aitzgorri_by_Aitzol_Berasategi.jpg"], {"exposure": -1.5, "temperature": 50})
-    assert set(auto_params(y, ("exposure",))) == {"exposure"}
-
-
 def test_strength_grows_with_degradation(photos):
     x = photos["aitzgorri_by_Aitzol_Berasategi.jpg"]
     evs = [auto_params(render_pixels(x, {"exposure": -d})).get("exposure", 0.0) for d in (0.0, 1.5, 2.5)]
@@ -97,3 +91,8 @@ def test_bad_proxy():
         auto_params(np.zeros((10, 10)))
     with pytest.raises(ValueError, match="NaN"):
         auto_params(np.full((8, 8, 3), np.nan, np.float32))
+
+
+def test_restricted_to_the_attributes_named(photos):
+    y = render_pixels(photos["aitzgorri_by_Aitzol_Berasategi.jpg"], {"exposure": -1.5, "temperature": 50})
+    assert set(auto_params(y, ("exposure",))) == {"exposure"}

@@ -195,11 +195,13 @@ def run(args) -> int:
     # text check, the model load and the decode below instead of waiting for the first apply.
     # Joined before the first kernel runs here: numba's workqueue layer (where OpenMP and TBB are
     # missing) must not launch parallel kernels from two threads at once.
-    warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
-    warm.start()
+    # The instruction modules are imported before the warm-up thread starts: two threads importing
+    # the same packages at once can see one of them half initialised.
     from retouch_studio.model.instructions import ContentEditError, NotUnderstoodError
     from retouch_studio.model.instructions.language import InstructionError
 
+    warm = threading.Thread(target=_warm_kernels, name="retouch-warm-kernels", daemon=True)
+    warm.start()
     try:
         readings = [check_content_edit(text)
                     for text in [instruction] + [layer.instruction for layer in (recipe.layers if recipe else [])]]
