@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-from retouch_studio.model.instructions.errors import ContentEditError  # noqa: F401 - raised by callers, re-exported
 
 
 # Words that make "add X" / "remove X" / "more X" a tone or colour request.
