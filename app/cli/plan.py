@@ -36,14 +36,17 @@ def register(subparsers) -> None:
 
 
 def _proxy(path: str):
-    from retouch_studio.model.imaging.photo import load_photo, make_proxy, to_float
+    from retouch_studio.model.imaging.decode import load_photo
+    from retouch_studio.model.imaging.resize import make_proxy, to_float
 
     return to_float(make_proxy(load_photo(path).pixels, 512))
 
 
 def _record(text: str, proxy) -> dict:
+    from retouch_studio.model.engines.router import explicit_params
     from retouch_studio.model.instructions import read, resolve
 
+    explicit_params(text)  # the router's parameter syntax: a value out of range is a ValueError here
     reading = read(text)
     out = reading.to_dict()
     if proxy is not None and reading.mode in ("plan", "auto"):
@@ -55,7 +58,7 @@ def _record(text: str, proxy) -> dict:
 
 
 def run(args) -> int:
-    from retouch_studio.model.imaging.photo import PhotoError
+    from retouch_studio.model.imaging.errors import PhotoError
 
     try:
         proxy = _proxy(args.photo) if args.photo else None
