@@ -28,7 +28,7 @@ def register(subparsers) -> None:
         f"text not understood as a request exits {int(Exit.NOT_UNDERSTOOD)}.",
     )
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("-i", "--instruction", help="the instruction text")
+    src.add_argument("-i", "--instruction", metavar="TEXT", help="the instruction text")
     src.add_argument("--jsonl", metavar="FILE", help="one instruction per line ('-' = stdin); one JSON object per line out")
     p.add_argument("--photo", help="resolve what the words leave to the photo on this photo")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
