@@ -18,6 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+
+class UnsupportedOpError(ValueError):
+    """The .tflite file uses an operator or option this converter does not translate."""
+
 try:
     import tflite
 except ImportError:  # only the conversion needs it, never the app
@@ -52,7 +56,7 @@ def act(x, code):
         return F.relu(x)
     if code == 3:
         return F.relu6(x)
-    raise NotImplementedError(f"fused activation {code}")
+    raise UnsupportedOpError(f"fused activation {code}")
 
 
 class TFLiteNet(torch.nn.Module):
@@ -99,7 +103,7 @@ class TFLiteNet(torch.nn.Module):
             elif code == BO.CUSTOM:
                 name = oc.CustomCode().decode()
                 if name != "Convolution2DTransposeBias":
-                    raise NotImplementedError(name)
+                    raise UnsupportedOpError(name)
                 raw = op.CustomOptionsAsNumpy().tobytes()
                 pad, sw, sh = np.frombuffer(raw, np.int32)
                 opts = dict(pad=int(pad), sw=int(sw), sh=int(sh))
@@ -156,7 +160,7 @@ class TFLiteNet(torch.nn.Module):
                 if o["fh"] == x0.shape[2] and o["fw"] == x0.shape[3]:
                     y = x0.mean((2, 3), keepdim=True)
                 else:
-                    raise NotImplementedError("non-global average pool")
+                    raise UnsupportedOpError("non-global average pool")
                 y = act(y, o["act"])
             elif code == BO.ADD:
                 y = act(chan(ins[0]) + chan(ins[1]), o["act"])
@@ -172,7 +176,7 @@ class TFLiteNet(torch.nn.Module):
                 size = [int(v) for v in self.consts[ins[1]]]
                 y = F.interpolate(get(ins[0]), size=size, mode="bilinear", align_corners=bool(o["align"]))
                 if not o["half"] and not o["align"]:
-                    raise NotImplementedError("legacy resize")
+                    raise UnsupportedOpError("legacy resize")
             elif code == BO.CUSTOM:
                 w = get(ins[1])  # (O, KH, KW, I) -> (I, O, KH, KW)
                 w = w.permute(3, 0, 1, 2)
@@ -184,7 +188,7 @@ class TFLiteNet(torch.nn.Module):
                 if crop > 0:
                     y = y[:, :, crop // 2: y.shape[2] - (crop - crop // 2), crop // 2: y.shape[3] - (crop - crop // 2)]
             else:
-                raise NotImplementedError(tflite.opcode2name(code))
+                raise UnsupportedOpError(tflite.opcode2name(code))
             vals[outs[0]] = y
         return vals[self.output_idx[0]]
 
